@@ -1,0 +1,166 @@
+"""The one way this program declares a container on the stack's Docker host.
+
+Every container gets a memory limit, a restart policy, a health check, bounded logs, ports on
+the loopback address unless the settings open them, and its configuration as uploaded files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+RESTART_POLICY = "unless-stopped"
+LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+PUBLIC_ADDRESS = "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class ContainerFile:
+    """A file a container receives at `path`; secret content stays a secret Output."""
+
+    path: str
+    content: pulumi.Input[str]
+    permissions: str = "0444"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A Docker health check: the command and how patiently to run it."""
+
+    test: Sequence[str]
+    interval: str = "30s"
+    timeout: str = "5s"
+    retries: int = 3
+    start_period: str = "30s"
+
+
+@dataclass(frozen=True)
+class Port:
+    """A container port published on the Docker host."""
+
+    internal: int
+    external: int
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume or host path mounted into the container."""
+
+    target: str
+    source: pulumi.Input[str]
+    type: str = "volume"
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What a service container needs; the rest follows the project's rules."""
+
+    role: str
+    image: str
+    memory_mb: int
+    healthcheck: HealthCheck
+    files: Sequence[ContainerFile] = ()
+    command: Sequence[str] | None = None
+    envs: Sequence[pulumi.Input[str]] = ()
+    ports: Sequence[Port] = ()
+    mounts: Sequence[Mount] = ()
+    user: str | None = None
+    host_namespaces: bool = False
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+def container_name(stack: str, role: str) -> str:
+    """The Docker name of a role's container on a stack, such as `prod-prometheus`."""
+    return f"{stack}-{role}"
+
+
+def service_container(
+    resource_name: str,
+    spec: ContainerSpec,
+    *,
+    stack: str,
+    network: pulumi.Input[str],
+    bind_address: str,
+    public_roles: Sequence[str] = (),
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> docker.Container:
+    """Declare one container from its spec, attached to the stack's network."""
+    address = PUBLIC_ADDRESS if spec.role in public_roles else bind_address
+    check = spec.healthcheck
+    if spec.host_namespaces and spec.ports:
+        raise ValueError(f"{spec.role}: a container in the host's namespaces cannot publish ports")
+
+    # A container in the host's network and PID namespaces sees the host itself; it joins no
+    # Docker network and listens where its own flags say.
+    namespaces: dict[str, object] = (
+        {"network_mode": "host", "pid_mode": "host"}
+        if spec.host_namespaces
+        else {
+            "networks_advanced": [
+                docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.role])
+            ]
+        }
+    )
+
+    return docker.Container(
+        resource_name,
+        name=container_name(stack, spec.role),
+        image=spec.image,
+        command=list(spec.command) if spec.command is not None else None,
+        envs=list(spec.envs) or None,
+        user=spec.user,
+        memory=spec.memory_mb,
+        restart=RESTART_POLICY,
+        log_driver="json-file",
+        log_opts=dict(LOG_OPTIONS),
+        healthcheck=docker.ContainerHealthcheckArgs(
+            tests=list(check.test),
+            interval=check.interval,
+            timeout=check.timeout,
+            retries=check.retries,
+            start_period=check.start_period,
+        ),
+        ports=[
+            docker.ContainerPortArgs(internal=port.internal, external=port.external, ip=address)
+            for port in spec.ports
+        ],
+        mounts=[
+            docker.ContainerMountArgs(
+                target=mount.target,
+                source=mount.source,
+                type=mount.type,
+                read_only=mount.read_only,
+            )
+            for mount in spec.mounts
+        ],
+        uploads=[
+            docker.ContainerUploadArgs(
+                file=upload.path, content=upload.content, permissions=upload.permissions
+            )
+            for upload in spec.files
+        ],
+        labels=[
+            docker.ContainerLabelArgs(label="observability.stack", value=stack),
+            docker.ContainerLabelArgs(label="observability.role", value=spec.role),
+        ],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+        **namespaces,  # type: ignore[arg-type]
+        **spec.extra,  # type: ignore[arg-type]
+    )
+
+
+def data_volume(
+    resource_name: str, *, stack: str, role: str, protect: bool, parent: pulumi.Resource
+) -> docker.Volume:
+    """A named volume for a role's state; in prod it survives `pulumi destroy` and renames."""
+    return docker.Volume(
+        resource_name,
+        name=f"{stack}-{role}-data",
+        labels=[docker.VolumeLabelArgs(label="observability.stack", value=stack)],
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect),
+    )

@@ -1,0 +1,21 @@
+"""Every container image this program runs, pinned in one place.
+
+Bump a version here and nowhere else; the preview diff then shows every container it touches.
+"""
+
+from __future__ import annotations
+
+IMAGES: dict[str, str] = {
+    "alertmanager": "prom/alertmanager:v0.28.1",
+    "blackbox": "prom/blackbox-exporter:v0.27.0",
+    # cAdvisor publishes new releases on ghcr.io since v0.54.0; gcr.io only has older ones.
+    "cadvisor": "ghcr.io/google/cadvisor:v0.54.0",
+    "grafana": "grafana/grafana:12.2.1",
+    "node-exporter": "prom/node-exporter:v1.9.1",
+    "prometheus": "prom/prometheus:v3.5.0",
+}
+
+
+def image(role: str) -> str:
+    """The pinned image reference of one role, such as `prometheus`."""
+    return IMAGES[role]

@@ -1,0 +1,252 @@
+"""MetricsStack: Prometheus, Node Exporter, cAdvisor, Blackbox Exporter, Alertmanager, Grafana."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from components.containers import (
+    ContainerFile,
+    ContainerSpec,
+    HealthCheck,
+    Mount,
+    Port,
+    data_volume,
+    service_container,
+)
+from components.images import image
+from components.metrics import render_alertmanager, render_blackbox, render_grafana
+from components.metrics import render_prometheus, render_rules
+from config.secrets import StackSecrets
+from config.settings import Settings
+
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+GRAFANA_PORT = 3000
+CADVISOR_PORT = 8080
+
+
+def _http_check(port: int, path: str) -> HealthCheck:
+    return HealthCheck(test=["CMD", "wget", "-q", "--spider", f"http://127.0.0.1:{port}{path}"])
+
+
+class MetricsStack(pulumi.ComponentResource):
+    """The metrics half of the stack: collection, alerting and dashboards."""
+
+    grafana_url: pulumi.Output[str]
+    grafana_admin_password: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings,
+        secrets: StackSecrets,
+        network: pulumi.Input[str],
+        grafana_files: Sequence[ContainerFile] = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("observability:metrics:MetricsStack", name, None, opts)
+        self._settings = settings
+        self._network = network
+        memory = settings.metrics.memory_limit
+
+        prometheus_data = data_volume(
+            f"{name}-prometheus-data",
+            stack=settings.stack,
+            role="prometheus",
+            protect=settings.prod,
+            parent=self,
+        )
+        self._container(
+            f"{name}-prometheus",
+            ContainerSpec(
+                role="prometheus",
+                image=image("prometheus"),
+                memory_mb=memory("prometheus"),
+                healthcheck=_http_check(PROMETHEUS_PORT, "/-/healthy"),
+                command=render_prometheus.prometheus_flags(settings),
+                files=[
+                    ContainerFile(
+                        render_prometheus.CONFIG_PATH,
+                        render_prometheus.render_prometheus_config(settings),
+                    ),
+                    ContainerFile(render_rules.RULES_PATH, render_rules.render_alert_rules(settings)),
+                ],
+                mounts=[Mount(target="/prometheus", source=prometheus_data.name)],
+                ports=[Port(PROMETHEUS_PORT, PROMETHEUS_PORT)],
+            ),
+        )
+
+        node_exporter_address = f"{settings.ports.gateway}:{render_prometheus.NODE_EXPORTER_PORT}"
+        self._container(
+            f"{name}-node-exporter",
+            ContainerSpec(
+                role="node-exporter",
+                image=image("node-exporter"),
+                memory_mb=memory("node-exporter"),
+                healthcheck=HealthCheck(
+                    test=["CMD", "wget", "-q", "--spider", f"http://{node_exporter_address}/"]
+                ),
+                # Host namespaces and the host root make it report the host, not its container.
+                # It listens only on the host's address on the stack network, where Prometheus
+                # reaches it and nothing outside the host does.
+                host_namespaces=True,
+                command=[
+                    "--path.rootfs=/host",
+                    f"--web.listen-address={node_exporter_address}",
+                    "--collector.filesystem.mount-points-exclude="
+                    "^/(dev|proc|sys|run|var/lib/docker/.+)($|/)",
+                ],
+                mounts=[Mount(target="/host", source="/", type="bind", read_only=True)],
+            ),
+        )
+        self._container(
+            f"{name}-cadvisor",
+            ContainerSpec(
+                role="cadvisor",
+                image=image("cadvisor"),
+                memory_mb=memory("cadvisor"),
+                healthcheck=_http_check(CADVISOR_PORT, "/healthz"),
+                command=[
+                    "--docker_only=true",
+                    "--housekeeping_interval=30s",
+                    "--max_housekeeping_interval=60s",
+                    "--store_container_labels=false",
+                    "--whitelisted_container_labels=observability.role,observability.stack,"
+                    "com.docker.compose.service",
+                    "--disable_metrics="
+                    "advtcp,cpu_topology,cpuset,hugetlb,memory_numa,percpu,process,"
+                    "referenced_memory,resctrl,sched,tcp,udp",
+                ],
+                mounts=[
+                    Mount(target="/rootfs", source="/", type="bind", read_only=True),
+                    Mount(target="/var/run", source="/var/run", type="bind", read_only=True),
+                    Mount(target="/sys", source="/sys", type="bind", read_only=True),
+                    Mount(
+                        target="/var/lib/docker",
+                        source="/var/lib/docker",
+                        type="bind",
+                        read_only=True,
+                    ),
+                    Mount(target="/dev/disk", source="/dev/disk", type="bind", read_only=True),
+                ],
+                # Limitation: cAdvisor reads every cgroup and /dev/kmsg; without privileges it
+                # misses container metrics on cgroup v2 hosts, so it runs privileged.
+                extra={
+                    "privileged": True,
+                    "devices": [
+                        docker.ContainerDeviceArgs(host_path="/dev/kmsg", container_path="/dev/kmsg")
+                    ],
+                },
+            ),
+        )
+        self._container(
+            f"{name}-blackbox",
+            ContainerSpec(
+                role="blackbox",
+                image=image("blackbox"),
+                memory_mb=memory("blackbox"),
+                healthcheck=_http_check(render_blackbox.PORT, "/-/healthy"),
+                command=[f"--config.file={render_blackbox.CONFIG_PATH}"],
+                files=[
+                    ContainerFile(render_blackbox.CONFIG_PATH, render_blackbox.render_blackbox_config())
+                ],
+                extra=render_blackbox.container_extras(),
+            ),
+        )
+
+        alertmanager_data = data_volume(
+            f"{name}-alertmanager-data",
+            stack=settings.stack,
+            role="alertmanager",
+            protect=settings.prod,
+            parent=self,
+        )
+        self._container(
+            f"{name}-alertmanager",
+            ContainerSpec(
+                role="alertmanager",
+                image=image("alertmanager"),
+                memory_mb=memory("alertmanager"),
+                healthcheck=_http_check(ALERTMANAGER_PORT, "/-/healthy"),
+                command=render_alertmanager.alertmanager_flags(),
+                files=[
+                    ContainerFile(
+                        render_alertmanager.CONFIG_PATH,
+                        render_alertmanager.render_alertmanager_config(settings),
+                    ),
+                    *(
+                        ContainerFile(path, value, permissions="0400")
+                        for path, value in render_alertmanager.secret_files(secrets)
+                    ),
+                ],
+                mounts=[Mount(target="/alertmanager", source=alertmanager_data.name)],
+                ports=[Port(ALERTMANAGER_PORT, ALERTMANAGER_PORT)],
+                user=render_alertmanager.USER,
+            ),
+        )
+
+        admin_password = random.RandomPassword(
+            f"{name}-grafana-admin-password",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.prod),
+        )
+        # The mock engine does not apply the provider's secret marking, so mark it here too.
+        password = pulumi.Output.secret(admin_password.result)
+        grafana_data = data_volume(
+            f"{name}-grafana-data",
+            stack=settings.stack,
+            role="grafana",
+            protect=settings.prod,
+            parent=self,
+        )
+        self._container(
+            f"{name}-grafana",
+            ContainerSpec(
+                role="grafana",
+                image=image("grafana"),
+                memory_mb=memory("grafana"),
+                healthcheck=_http_check(GRAFANA_PORT, "/api/health"),
+                envs=render_grafana.grafana_environment(settings),
+                files=[
+                    *(
+                        ContainerFile(path, content)
+                        for path, content in render_grafana.grafana_files(settings).items()
+                    ),
+                    *grafana_files,
+                    ContainerFile(
+                        render_grafana.ADMIN_PASSWORD_PATH,
+                        password,
+                        permissions="0400",
+                    ),
+                ],
+                mounts=[Mount(target="/var/lib/grafana", source=grafana_data.name)],
+                ports=[Port(GRAFANA_PORT, GRAFANA_PORT)],
+                user=render_grafana.USER,
+            ),
+        )
+
+        self.grafana_url = pulumi.Output.from_input(f"https://{settings.hostnames.grafana}")
+        self.grafana_admin_password = password
+        self.register_outputs(
+            {
+                "grafana_url": self.grafana_url,
+                "grafana_admin_password": self.grafana_admin_password,
+            }
+        )
+
+    def _container(self, resource_name: str, spec: ContainerSpec) -> None:
+        service_container(
+            resource_name,
+            spec,
+            stack=self._settings.stack,
+            network=self._network,
+            bind_address=str(self._settings.ports.bind_address),
+            public_roles=self._settings.ports.public,
+            parent=self,
+        )

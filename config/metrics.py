@@ -1,0 +1,133 @@
+"""Settings of the metrics stack: intervals, retention, alert thresholds, receivers and routing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveInt, model_validator
+
+from config.base import Duration, Percent, Ratio, Size, StrictModel, seconds
+
+DEFAULT_SCRAPE_INTERVAL = "15s"
+DEFAULT_EVALUATION_INTERVAL = "15s"
+DEFAULT_RETENTION_TIME = "30d"
+DEFAULT_RETENTION_SIZE = "20GB"
+
+# Memory limits in MiB. Prometheus is sized for about 100k active series at 15s; the exporters
+# are small Go programs whose working set stays well below these limits.
+DEFAULT_MEMORY_MB = {
+    "prometheus": 1024,
+    "alertmanager": 128,
+    "grafana": 384,
+    "node-exporter": 64,
+    "cadvisor": 256,
+    "blackbox": 64,
+}
+
+Receiver = Literal["pagerduty", "slack", "email"]
+
+
+class MetricsSettings(StrictModel):
+    """How Prometheus collects, evaluates and keeps metrics."""
+
+    scrape_interval: Duration = DEFAULT_SCRAPE_INTERVAL
+    evaluation_interval: Duration = DEFAULT_EVALUATION_INTERVAL
+    probe_interval: Duration = DEFAULT_SCRAPE_INTERVAL
+    retention_time: Duration = DEFAULT_RETENTION_TIME
+    retention_size: Size = DEFAULT_RETENTION_SIZE
+    memory_mb: dict[str, PositiveInt] = Field(default_factory=lambda: dict(DEFAULT_MEMORY_MB))
+
+    @model_validator(mode="after")
+    def _known_containers(self) -> MetricsSettings:
+        unknown = sorted(set(self.memory_mb) - set(DEFAULT_MEMORY_MB))
+        if unknown:
+            raise ValueError(
+                f"memory_mb names unknown containers {unknown}; "
+                f"known: {sorted(DEFAULT_MEMORY_MB)}"
+            )
+        return self
+
+    def memory_limit(self, container: str) -> int:
+        """The memory limit of one metrics container in MiB, the default unless overridden."""
+        return self.memory_mb.get(container, DEFAULT_MEMORY_MB[container])
+
+
+class AlertSettings(StrictModel):
+    """Thresholds and durations of the alert rules."""
+
+    cpu_percent: Percent = 80
+    cpu_for: Duration = "5m"
+    memory_percent: Percent = 90
+    memory_for: Duration = "10m"
+    disk_free_percent: Percent = 15
+    disk_for: Duration = "5m"
+    api_service: str = "api"
+    api_error_ratio: Ratio = 0.05
+    api_error_window: Duration = "5m"
+    api_error_for: Duration = "5m"
+    service_down_for: Duration = "30s"
+    probe_slow_seconds: float = Field(default=2.0, gt=0, le=60)
+    probe_slow_for: Duration = "5m"
+    tls_expiry_days: PositiveInt = 14
+    container_memory_percent: Percent = 90
+    container_restarts: PositiveInt = 3
+
+
+class SlackReceiver(StrictModel):
+    """Slack incoming webhook; the webhook URL itself is the secret `slack_webhook_url`."""
+
+    channel: str = Field(pattern=r"^[#@][\w.-]+$")
+    send_resolved: bool = True
+
+
+class EmailReceiver(StrictModel):
+    """SMTP delivery; the password is the secret `smtp_password`."""
+
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    smarthost: str = Field(pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$")
+    username: str
+    require_tls: bool = True
+
+
+class PagerDutyReceiver(StrictModel):
+    """PagerDuty Events API v2; the routing key is the secret `pagerduty_routing_key`."""
+
+    send_resolved: bool = True
+
+
+class Receivers(StrictModel):
+    """Where alerts can go. A receiver left out is not configured at all."""
+
+    slack: SlackReceiver | None = None
+    email: EmailReceiver | None = None
+    pagerduty: PagerDutyReceiver | None = None
+
+    def enabled(self) -> list[Receiver]:
+        """The configured receivers, in a fixed order."""
+        names: list[Receiver] = ["pagerduty", "slack", "email"]
+        return [name for name in names if getattr(self, name) is not None]
+
+
+class Routing(StrictModel):
+    """Which receivers each severity reaches, and how often notifications repeat."""
+
+    critical: list[Receiver] = Field(default_factory=lambda: ["pagerduty", "slack"])
+    warning: list[Receiver] = Field(default_factory=lambda: ["slack"])
+    group_wait: Duration = "30s"
+    critical_group_wait: Duration = "5s"
+    group_interval: Duration = "5m"
+    critical_group_interval: Duration = "1m"
+    repeat_interval: Duration = "4h"
+    critical_repeat_interval: Duration = "1h"
+    heartbeat_interval: Duration = "1m"
+    heartbeat_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+
+    @model_validator(mode="after")
+    def _intervals_are_ordered(self) -> Routing:
+        if seconds(self.repeat_interval) < seconds(self.group_interval):
+            raise ValueError(
+                f"repeat_interval must not be shorter than group_interval, "
+                f"got {self.repeat_interval} < {self.group_interval}"
+            )
+        return self

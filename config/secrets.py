@@ -1,0 +1,52 @@
+"""Secret stack configuration, read once as secret Outputs.
+
+A secret the stack lacks becomes a placeholder during a preview, with a warning that names the
+command that sets it; `pulumi up` stops with that command instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from config.settings import NAMESPACE, ConfigError, Settings
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """The secret values a stack's receivers need; None where the receiver is off."""
+
+    slack_webhook_url: pulumi.Output[str] | None
+    pagerduty_routing_key: pulumi.Output[str] | None
+    smtp_password: pulumi.Output[str] | None
+
+
+def read_stack_secrets(settings: Settings) -> StackSecrets:
+    """Read the secrets the enabled receivers need, before any resource is declared."""
+    receivers = settings.receivers
+    return StackSecrets(
+        slack_webhook_url=_required(settings, "slack_webhook_url") if receivers.slack else None,
+        pagerduty_routing_key=(
+            _required(settings, "pagerduty_routing_key") if receivers.pagerduty else None
+        ),
+        smtp_password=_required(settings, "smtp_password") if receivers.email else None,
+    )
+
+
+def set_secret_command(settings: Settings, key: str) -> str:
+    """The exact command that stores one secret for this stack."""
+    return f"pulumi config set --secret {NAMESPACE}:{key} <value> --stack {settings.stack}"
+
+
+def _required(settings: Settings, key: str) -> pulumi.Output[str]:
+    value = pulumi.Config(NAMESPACE).get_secret(key)
+    if value is not None:
+        return value
+
+    command = set_secret_command(settings, key)
+    if not pulumi.runtime.is_dry_run():
+        raise ConfigError(f"{NAMESPACE}:{key} is required and not set; run: {command}")
+
+    pulumi.log.warn(f"{NAMESPACE}:{key} is not set; the preview uses a placeholder. Run: {command}")
+    return pulumi.Output.secret(f"placeholder-{key}")

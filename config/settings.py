@@ -1,0 +1,214 @@
+"""The typed settings of one stack, read once from the `observability:` stack configuration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from config.backups import BackupSettings
+from config.base import Hostname, Slug, StrictModel
+from config.edge import EdgeSettings
+from config.logging import LoggingSettings
+from config.metrics import AlertSettings, MetricsSettings, Receivers, Routing
+from config.status_page import StatusPageSettings
+
+NAMESPACE = "observability"
+PROJECT = "observability"
+LOOPBACK = "127.0.0.1"
+DEFAULT_SUBNET = "172.30.0.0/24"
+
+
+class ConfigError(ValueError):
+    """Stack configuration that breaks a rule; each line names the key, the rule and the value."""
+
+
+class Hostnames(StrictModel):
+    """Public host names of the product and of the tools we run for it."""
+
+    app: Hostname
+    api: Hostname
+    grafana: Hostname
+    status: Hostname
+
+
+class MonitoredService(StrictModel):
+    """One service of the product: probed from outside, scraped from inside."""
+
+    name: Slug
+    health_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
+    metrics_target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+:\d{1,5}$")
+    metrics_path: str = Field(default="/metrics", pattern=r"^/\S*$")
+    expected_status: int = Field(default=200, ge=100, le=599)
+    keyword: str | None = None
+
+
+class Components(StrictModel):
+    """Which concerns this stack deploys."""
+
+    metrics: bool = True
+    logging: bool = True
+    status_page: bool = True
+    edge_security: bool = True
+    backups: bool = True
+
+
+class Ports(StrictModel):
+    """Where containers publish their ports, and the stack's own Docker network."""
+
+    bind_address: IPv4Address = IPv4Address(LOOPBACK)
+    public: list[Slug] = Field(default_factory=list)
+    app_network: str | None = None
+    subnet: IPv4Network = IPv4Network(DEFAULT_SUBNET)
+
+    @property
+    def gateway(self) -> str:
+        """The host's own address on the stack network, where host-level exporters listen."""
+        return str(next(self.subnet.hosts()))
+
+
+class Settings(StrictModel):
+    """Everything one stack needs to know, validated before any resource is declared."""
+
+    stack: str
+    project: str = PROJECT
+    environment: Literal["prod", "staging", "local"]
+    domain: Hostname
+    hostnames: Hostnames
+    services: list[MonitoredService] = Field(min_length=1)
+    components: Components = Field(default_factory=Components)
+    ports: Ports = Field(default_factory=Ports)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    receivers: Receivers = Field(default_factory=Receivers)
+    routing: Routing = Field(default_factory=Routing)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    backups: BackupSettings = Field(default_factory=BackupSettings)
+    status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        names = [service.name for service in self.services]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"services: names must be unique, got {duplicates} more than once")
+
+        for severity in ("critical", "warning"):
+            for receiver in getattr(self.routing, severity):
+                if receiver not in self.receivers.enabled():
+                    raise ValueError(
+                        f"routing.{severity} names receiver {receiver!r}, "
+                        f"which receivers does not configure"
+                    )
+
+        if self.alerts.api_service not in names:
+            raise ValueError(
+                f"alerts.api_service must name one of the services {names}, "
+                f"got {self.alerts.api_service!r}"
+            )
+        return self
+
+    @property
+    def prod(self) -> bool:
+        """True for the production stack, whose data is protected from deletion."""
+        return self.environment == "prod"
+
+
+SECTIONS = tuple(name for name in Settings.model_fields if name not in ("stack", "project"))
+"""The top-level keys under the `observability:` namespace."""
+
+
+def settings_from_config(stack: str, values: Mapping[str, Any]) -> Settings:
+    """Validate one stack's `observability:` values (section name to parsed value)."""
+    unknown = sorted(set(values) - set(SECTIONS) - set(SECRET_KEYS))
+    if unknown:
+        keys = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
+        raise ConfigError(f"{keys}: not a known setting; known sections: {', '.join(SECTIONS)}")
+
+    sections = {key: value for key, value in values.items() if key in SECTIONS}
+    try:
+        return Settings(stack=stack, **sections)
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def load_settings() -> Settings:
+    """Read and validate the current stack's settings from Pulumi's stack configuration."""
+    import pulumi
+    from pulumi.runtime.config import get_config
+
+    values: dict[str, Any] = {}
+    for key in (*SECTIONS, *SECRET_KEYS):
+        raw = get_config(f"{NAMESPACE}:{key}")
+        if raw is not None and key in SECTIONS:
+            values[key] = _parse(raw)
+        elif raw is not None:
+            values[key] = "[secret]"
+    values.update(_unknown_keys())
+    return settings_from_config(pulumi.get_stack(), values)
+
+
+SECRET_KEYS = (
+    "slack_webhook_url",
+    "pagerduty_routing_key",
+    "smtp_password",
+)
+"""Secret stack config keys; each is set with `pulumi config set --secret`."""
+
+
+def _unknown_keys() -> dict[str, Any]:
+    # Pulumi's SDK reads one key at a time; the whole map is the only way to spot a misspelled key.
+    from pulumi.runtime.config import CONFIG
+
+    prefix = f"{NAMESPACE}:"
+    known = {*SECTIONS, *SECRET_KEYS}
+    return {
+        key[len(prefix) :]: value
+        for key, value in CONFIG.get().items()
+        if key.startswith(prefix) and key[len(prefix) :] not in known
+    }
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors(include_url=False):
+        key = _key(problem["loc"])
+        message = str(problem["msg"])
+        message = message.removeprefix("Value error, ")
+        message = message.replace("Input should be", "must be")
+        if problem["type"] == "missing":
+            message = "is required"
+        elif problem["type"] == "extra_forbidden":
+            message = "is not a known setting"
+        where = f"{key} " if key else f"{NAMESPACE}:"
+        got = "" if problem["type"] in ("missing", "extra_forbidden") else _got(problem)
+        lines.append(f"{where}{message}{got}")
+    return "\n".join(lines)
+
+
+def _got(problem: Mapping[str, Any]) -> str:
+    value = problem.get("input")
+    if isinstance(value, (dict, list)) or " got " in str(problem["msg"]):
+        return ""
+    return f", got {value!r}"
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return f"{NAMESPACE}:{path}" if path else ""
