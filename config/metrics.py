@@ -42,8 +42,7 @@ class MetricsSettings(StrictModel):
         unknown = sorted(set(self.memory_mb) - set(DEFAULT_MEMORY_MB))
         if unknown:
             raise ValueError(
-                f"memory_mb names unknown containers {unknown}; "
-                f"known: {sorted(DEFAULT_MEMORY_MB)}"
+                f"memory_mb names unknown containers {unknown}; known: {sorted(DEFAULT_MEMORY_MB)}"
             )
         return self
 

@@ -47,6 +47,7 @@ class MetricsStack(pulumi.ComponentResource):
         secrets: StackSecrets,
         network: pulumi.Input[str],
         grafana_files: Sequence[ContainerFile] = (),
+        rule_files: Sequence[ContainerFile] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("observability:metrics:MetricsStack", name, None, opts)
@@ -74,7 +75,10 @@ class MetricsStack(pulumi.ComponentResource):
                         render_prometheus.CONFIG_PATH,
                         render_prometheus.render_prometheus_config(settings),
                     ),
-                    ContainerFile(render_rules.RULES_PATH, render_rules.render_alert_rules(settings)),
+                    ContainerFile(
+                        render_rules.RULES_PATH, render_rules.render_alert_rules(settings)
+                    ),
+                    *rule_files,
                 ],
                 mounts=[Mount(target="/prometheus", source=prometheus_data.name)],
                 ports=[Port(PROMETHEUS_PORT, PROMETHEUS_PORT)],
@@ -139,7 +143,9 @@ class MetricsStack(pulumi.ComponentResource):
                 extra={
                     "privileged": True,
                     "devices": [
-                        docker.ContainerDeviceArgs(host_path="/dev/kmsg", container_path="/dev/kmsg")
+                        docker.ContainerDeviceArgs(
+                            host_path="/dev/kmsg", container_path="/dev/kmsg"
+                        )
                     ],
                 },
             ),
@@ -153,7 +159,9 @@ class MetricsStack(pulumi.ComponentResource):
                 healthcheck=_http_check(render_blackbox.PORT, "/-/healthy"),
                 command=[f"--config.file={render_blackbox.CONFIG_PATH}"],
                 files=[
-                    ContainerFile(render_blackbox.CONFIG_PATH, render_blackbox.render_blackbox_config())
+                    ContainerFile(
+                        render_blackbox.CONFIG_PATH, render_blackbox.render_blackbox_config()
+                    )
                 ],
                 extra=render_blackbox.container_extras(),
             ),
