@@ -191,6 +191,9 @@ def _run(
         )
         outputs = _stack_outputs(loop)
     finally:
+        # The mock monitor runs in executor threads that each make an event loop; ending the
+        # threads here lets those loops close cleanly instead of at interpreter exit.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
 
