@@ -25,7 +25,7 @@ bench: .venv/.installed
 
 # Regenerate the hashed lock file after editing requirements.in.
 lock:
-	uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock
+	.venv/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock
 
 # The Debian validators and daemons the tests run (needs root).
 tools:
