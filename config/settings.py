@@ -186,7 +186,8 @@ def _describe(error: ValidationError) -> str:
         key = _key(problem["loc"])
         message = str(problem["msg"])
         message = message.removeprefix("Value error, ")
-        message = message.replace("Input should be", "must be")
+        for pydantic_words, ours in _WORDING:
+            message = message.replace(pydantic_words, ours)
         if problem["type"] == "missing":
             message = "is required"
         elif problem["type"] == "extra_forbidden":
@@ -197,9 +198,19 @@ def _describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+_WORDING = (
+    ("Input should be", "must be"),
+    ("Input is not", "is not"),
+    ("String should", "must"),
+    ("List should", "must"),
+    ("Dictionary should", "must"),
+    (" after validation, not 0", ""),
+)
+
+
 def _got(problem: Mapping[str, Any]) -> str:
     value = problem.get("input")
-    if isinstance(value, (dict, list)) or " got " in str(problem["msg"]):
+    if " got " in str(problem["msg"]) or len(repr(value)) > 80:
         return ""
     return f", got {value!r}"
 
