@@ -92,6 +92,11 @@ def service_container(
     """Declare one container from its spec, attached to the stack's network."""
     address = PUBLIC_ADDRESS if spec.role in public_roles else bind_address
     check = spec.healthcheck
+    if address == PUBLIC_ADDRESS and spec.ports:
+        pulumi.log.warn(
+            f"{container_name(stack, spec.role)} publishes ports {[p.external for p in spec.ports]}"
+            " on every interface of the Docker host; keep it behind a firewall"
+        )
     if spec.host_namespaces and spec.ports:
         raise ValueError(f"{spec.role}: a container in the host's namespaces cannot publish ports")
 
