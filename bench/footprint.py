@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass
 
 from config.base import seconds
-from preview.harness import ROOT
-from preview.harness import Preview, run_preview
+from preview.harness import ROOT, Preview, run_preview
 
 GOAL_PREVIEW_SECONDS = 10.0
 GOAL_MEMORY_MIB = {"staging": 3 * 1024, "prod": 4 * 1024}
