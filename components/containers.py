@@ -6,8 +6,8 @@ the loopback address unless the settings open them, and its configuration as upl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
@@ -70,7 +70,10 @@ class ContainerSpec:
     mounts: Sequence[Mount] = ()
     user: str | None = None
     host_namespaces: bool = False
-    extra: Mapping[str, object] = field(default_factory=dict)
+    privileged: bool = False
+    devices: Sequence[docker.ContainerDeviceArgs] = ()
+    capabilities: docker.ContainerCapabilitiesArgs | None = None
+    hosts: Sequence[docker.ContainerHostArgs] = ()
 
 
 def container_name(stack: str, role: str) -> str:
@@ -102,14 +105,11 @@ def service_container(
 
     # A container in the host's network and PID namespaces sees the host itself; it joins no
     # Docker network and listens where its own flags say.
-    namespaces: dict[str, object] = (
-        {"network_mode": "host", "pid_mode": "host"}
+    host_mode = "host" if spec.host_namespaces else None
+    networks = (
+        None
         if spec.host_namespaces
-        else {
-            "networks_advanced": [
-                docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.role])
-            ]
-        }
+        else [docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.role])]
     )
 
     return docker.Container(
@@ -154,8 +154,13 @@ def service_container(
             docker.ContainerLabelArgs(label="observability.role", value=spec.role),
         ],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
-        **namespaces,  # type: ignore[arg-type]
-        **spec.extra,  # type: ignore[arg-type]
+        network_mode=host_mode,
+        pid_mode=host_mode,
+        networks_advanced=networks,
+        privileged=spec.privileged or None,
+        devices=list(spec.devices) or None,
+        capabilities=spec.capabilities,
+        hosts=list(spec.hosts) or None,
     )
 
 

@@ -186,9 +186,7 @@ def _run(
             monitor.mocks, project=PROJECT, stack=stack, preview=dry_run, monitor=monitor
         )
         set_all_config(config, secret_keys)
-        loop.run_until_complete(
-            run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__"))
-        )
+        loop.run_until_complete(run_pulumi_func(lambda: _run_program(program)))
         outputs = _stack_outputs(loop)
     finally:
         # The mock monitor runs in executor threads that each make an event loop; ending the
@@ -198,6 +196,10 @@ def _run(
         asyncio.set_event_loop(None)
 
     return _preview(stack, monitor.requests, outputs)
+
+
+def _run_program(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
 
 
 def _stack_outputs(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:

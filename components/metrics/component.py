@@ -140,14 +140,10 @@ class MetricsStack(pulumi.ComponentResource):
                 ],
                 # Limitation: cAdvisor reads every cgroup and /dev/kmsg; without privileges it
                 # misses container metrics on cgroup v2 hosts, so it runs privileged.
-                extra={
-                    "privileged": True,
-                    "devices": [
-                        docker.ContainerDeviceArgs(
-                            host_path="/dev/kmsg", container_path="/dev/kmsg"
-                        )
-                    ],
-                },
+                privileged=True,
+                devices=[
+                    docker.ContainerDeviceArgs(host_path="/dev/kmsg", container_path="/dev/kmsg")
+                ],
             ),
         )
         self._container(
@@ -163,7 +159,8 @@ class MetricsStack(pulumi.ComponentResource):
                         render_blackbox.CONFIG_PATH, render_blackbox.render_blackbox_config()
                     )
                 ],
-                extra=render_blackbox.container_extras(),
+                # ICMP probes open raw sockets.
+                capabilities=docker.ContainerCapabilitiesArgs(adds=["CAP_NET_RAW"]),
             ),
         )
 
