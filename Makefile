@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 STACK ?= staging
 
-.PHONY: test unit lint preview previews bench lock tools clean
+.PHONY: test unit lint preview previews bench lock tools reference clean
 
 test: lint unit
 
@@ -38,3 +38,7 @@ tools:
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+# Rewrite the README's settings table from the settings models.
+reference: .venv/.installed
+	$(PYTHON) -m config.reference --write README.md

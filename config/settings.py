@@ -30,39 +30,58 @@ class Hostnames(StrictModel):
     """Public host names of the product and of the tools we run for it."""
 
     app: Hostname
+    """The Next.js frontend."""
     api: Hostname
+    """The FastAPI backend."""
     grafana: Hostname
+    """Grafana, behind the reverse proxy."""
     status: Hostname
+    """The public status page, behind the reverse proxy."""
 
 
 class MonitoredService(StrictModel):
     """One service of the product: probed from outside, scraped from inside."""
 
     name: Slug
+    """Short name; becomes the Prometheus job and the monitor name."""
     health_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
+    """Public URL probed from outside (blackbox exporter, status page)."""
     metrics_target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+:\d{1,5}$")
+    """`host:port` of its Prometheus endpoint on the Docker network; unset if it has none."""
     metrics_path: str = Field(default="/metrics", pattern=r"^/\S*$")
+    """Path of its Prometheus endpoint."""
     expected_status: int = Field(default=200, ge=100, le=599)
+    """HTTP status a healthy probe receives."""
     keyword: str | None = None
+    """Text a healthy response body contains, if any."""
 
 
 class Components(StrictModel):
     """Which concerns this stack deploys."""
 
     metrics: bool = True
+    """Prometheus, exporters, Alertmanager and Grafana."""
     logging: bool = True
+    """Loki and Grafana Alloy."""
     status_page: bool = True
+    """Uptime Kuma and its monitors."""
     edge_security: bool = True
+    """Cloudflare zone settings, WAF, rate limits and the origin proxy."""
     backups: bool = True
+    """S3 backups, KMS and Secrets Manager (needs AWS)."""
 
 
 class Ports(StrictModel):
     """Where containers publish their ports, and the stack's own Docker network."""
 
     bind_address: IPv4Address = IPv4Address(LOOPBACK)
+    """Host address that container ports are published on."""
     public: list[Slug] = Field(default_factory=list)
+    """Roles whose ports are published on every interface instead (a warning is logged)."""
     app_network: str | None = None
+    """Existing Docker network of the product's containers, joined to scrape them."""
     subnet: IPv4Network = IPv4Network(DEFAULT_SUBNET)
+    """Subnet of the stack's own Docker network; the host's address on it is the first one."""
 
     @property
     def gateway(self) -> str:
@@ -76,9 +95,12 @@ class Settings(StrictModel):
     stack: str
     project: str = PROJECT
     environment: Literal["prod", "staging", "local"]
+    """Which kind of stack this is; `prod` protects data from deletion."""
     domain: Hostname
+    """The Cloudflare zone the host names live in."""
     hostnames: Hostnames
     services: list[MonitoredService] = Field(min_length=1)
+    """The product's services: each is probed, scraped and shown on the status page."""
     components: Components = Field(default_factory=Components)
     ports: Ports = Field(default_factory=Ports)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
