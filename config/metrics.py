@@ -25,6 +25,8 @@ DEFAULT_MEMORY_MB = {
 }
 
 Receiver = Literal["pagerduty", "slack", "email"]
+_CRITICAL_DEFAULT: tuple[Receiver, ...] = ("pagerduty", "slack")
+_WARNING_DEFAULT: tuple[Receiver, ...] = ("slack",)
 
 
 class MetricsSettings(StrictModel):
@@ -111,8 +113,8 @@ class Receivers(StrictModel):
 class Routing(StrictModel):
     """Which receivers each severity reaches, and how often notifications repeat."""
 
-    critical: list[Receiver] = Field(default_factory=lambda: ["pagerduty", "slack"])
-    warning: list[Receiver] = Field(default_factory=lambda: ["slack"])
+    critical: list[Receiver] = Field(default_factory=lambda: list(_CRITICAL_DEFAULT))
+    warning: list[Receiver] = Field(default_factory=lambda: list(_WARNING_DEFAULT))
     group_wait: Duration = "30s"
     critical_group_wait: Duration = "5s"
     group_interval: Duration = "5m"
@@ -124,9 +126,12 @@ class Routing(StrictModel):
 
     @model_validator(mode="after")
     def _intervals_are_ordered(self) -> Routing:
-        if seconds(self.repeat_interval) < seconds(self.group_interval):
-            raise ValueError(
-                f"repeat_interval must not be shorter than group_interval, "
-                f"got {self.repeat_interval} < {self.group_interval}"
-            )
+        for prefix in ("", "critical_"):
+            repeat = getattr(self, f"{prefix}repeat_interval")
+            group = getattr(self, f"{prefix}group_interval")
+            if seconds(repeat) < seconds(group):
+                raise ValueError(
+                    f"{prefix}repeat_interval must not be shorter than {prefix}group_interval, "
+                    f"got {repeat} < {group}"
+                )
         return self
