@@ -132,6 +132,14 @@ class Settings(StrictModel):
                 f"alerts.api_service must name one of the services {names}, "
                 f"got {self.alerts.api_service!r}"
             )
+        if self.components.edge_security:
+            self.edge.check_stack(
+                domain=self.domain,
+                hostnames=self.hostnames.model_dump(),
+                public_roles=self.ports.public,
+                bind_address=self.ports.bind_address,
+                app_network=self.ports.app_network,
+            )
         return self
 
     @property
