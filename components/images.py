@@ -10,7 +10,8 @@ IMAGES: dict[str, str] = {
     "blackbox": "prom/blackbox-exporter:v0.27.0",
     # cAdvisor publishes new releases on ghcr.io since v0.54.0; gcr.io only has older ones.
     "cadvisor": "ghcr.io/google/cadvisor:v0.54.0",
-    "grafana": "grafana/grafana:12.2.1",
+    # 12.4 is the last 12.x minor, with extended support until May 2027.
+    "grafana": "grafana/grafana:12.4.12",
     "node-exporter": "prom/node-exporter:v1.9.1",
     "prometheus": "prom/prometheus:v3.5.0",
 }

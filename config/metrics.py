@@ -38,6 +38,11 @@ class MetricsSettings(StrictModel):
     retention_time: Duration = DEFAULT_RETENTION_TIME
     retention_size: Size = DEFAULT_RETENTION_SIZE
     memory_mb: dict[str, PositiveInt] = Field(default_factory=lambda: dict(DEFAULT_MEMORY_MB))
+    grafana_admin_user: str = Field(
+        default="admin",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
+        description="Grafana's admin login; its password is generated and kept as a secret.",
+    )
 
     @model_validator(mode="after")
     def _known_containers(self) -> MetricsSettings:

@@ -202,7 +202,7 @@ class MetricsStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=settings.prod),
         )
         # The mock engine does not apply the provider's secret marking, so mark it here too.
-        password = pulumi.Output.secret(admin_password.result)
+        password: pulumi.Output[str] = pulumi.Output.secret(admin_password.result)
         grafana_data = data_volume(
             f"{name}-grafana-data",
             stack=settings.stack,
