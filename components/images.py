@@ -7,6 +7,8 @@ from __future__ import annotations
 
 IMAGES: dict[str, str] = {
     "alertmanager": "prom/alertmanager:v0.28.1",
+    # AutoKuma 2.x speaks Uptime Kuma 2's API; its `uptime-kuma-v1-` tags are for Uptime Kuma 1.
+    "autokuma": "ghcr.io/bigboot/autokuma:2.0.0",
     "blackbox": "prom/blackbox-exporter:v0.27.0",
     # cAdvisor publishes new releases on ghcr.io since v0.54.0; gcr.io only has older ones.
     "cadvisor": "ghcr.io/google/cadvisor:v0.54.0",
@@ -14,6 +16,7 @@ IMAGES: dict[str, str] = {
     "grafana": "grafana/grafana:12.4.12",
     "node-exporter": "prom/node-exporter:v1.9.1",
     "prometheus": "prom/prometheus:v3.5.0",
+    "uptime-kuma": "louislam/uptime-kuma:2.0.2",
 }
 
 

@@ -132,6 +132,8 @@ class Settings(StrictModel):
                 f"alerts.api_service must name one of the services {names}, "
                 f"got {self.alerts.api_service!r}"
             )
+
+        self.status_page.check_against(names, self.receivers.enabled())
         if self.components.edge_security:
             self.edge.check_stack(
                 domain=self.domain,

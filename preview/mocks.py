@@ -5,6 +5,7 @@ Values are derived from the resource name only, so two previews are identical by
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +19,20 @@ def _random_password(name: str, inputs: State) -> State:
     return {"result": f"generated-password-of-{name}"}
 
 
+def _random_string(name: str, inputs: State) -> State:
+    # Letters and digits only, of the requested length, like the provider's default alphabet.
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    length = int(inputs.get("length", 16))
+    return {"result": (digest * (length // len(digest) + 1))[:length]}
+
+
 def _aws_arn(name: str, inputs: State) -> State:
     return {"arn": f"arn:aws:mock:::{name}"}
 
 
 COMPUTED_OUTPUTS: dict[str, Computed] = {
     "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomString:RandomString": _random_string,
 }
 """Outputs a provider computes, by type token; resources not listed echo their inputs."""
 
