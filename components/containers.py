@@ -74,6 +74,10 @@ class ContainerSpec:
     devices: Sequence[docker.ContainerDeviceArgs] = ()
     capabilities: docker.ContainerCapabilitiesArgs | None = None
     hosts: Sequence[docker.ContainerHostArgs] = ()
+    labels: Sequence[tuple[str, str]] = ()
+    """Extra Docker labels (name, value), for tools that find containers by label."""
+    networks: Sequence[pulumi.Input[str]] = ()
+    """Docker networks the container joins besides the stack's, such as the product's."""
 
 
 def container_name(stack: str, role: str) -> str:
@@ -109,7 +113,10 @@ def service_container(
     networks = (
         None
         if spec.host_namespaces
-        else [docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.role])]
+        else [
+            docker.ContainerNetworksAdvancedArgs(name=name, aliases=[spec.role])
+            for name in (network, *spec.networks)
+        ]
     )
 
     return docker.Container(
@@ -152,6 +159,7 @@ def service_container(
         labels=[
             docker.ContainerLabelArgs(label="observability.stack", value=stack),
             docker.ContainerLabelArgs(label="observability.role", value=spec.role),
+            *(docker.ContainerLabelArgs(label=label, value=value) for label, value in spec.labels),
         ],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
         network_mode=host_mode,

@@ -26,17 +26,67 @@ def _random_string(name: str, inputs: State) -> State:
     return {"result": (digest * (length // len(digest) + 1))[:length]}
 
 
+def _pem(kind: str, name: str) -> str:
+    # PEM framing around a digest of the name: recognisable, stable, and no key material.
+    body = hashlib.sha256(f"{kind}:{name}".encode()).hexdigest()
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
+def _tls_private_key(name: str, inputs: State) -> State:
+    return {"privateKeyPem": _pem("PRIVATE KEY", name), "publicKeyPem": _pem("PUBLIC KEY", name)}
+
+
+def _tls_cert_request(name: str, inputs: State) -> State:
+    return {"certRequestPem": _pem("CERTIFICATE REQUEST", name)}
+
+
+def _origin_ca_certificate(name: str, inputs: State) -> State:
+    return {"certificate": _pem("CERTIFICATE", name), "expiresOn": "2041-11-27T00:00:00Z"}
+
+
 def _aws_arn(name: str, inputs: State) -> State:
     return {"arn": f"arn:aws:mock:::{name}"}
+
+
+PREVIEW_ACCOUNT_ID = "123456789012"
+"""The AWS account the preview pretends to run in."""
+
+
+def _kms_key(name: str, inputs: State) -> State:
+    # A key id shaped like KMS's UUIDs, in the key's own region, so policies read as real ones.
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    region = inputs.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{region}:{PREVIEW_ACCOUNT_ID}:key/{key_id}"}
+
+
+def _access_key(name: str, inputs: State) -> State:
+    return {"secret": f"preview-secret-access-key-of-{name}"}
+
+
+def _caller_identity(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "accountId": PREVIEW_ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{PREVIEW_ACCOUNT_ID}:user/preview",
+        "id": PREVIEW_ACCOUNT_ID,
+        "userId": "AIDAPREVIEW",
+    }
 
 
 COMPUTED_OUTPUTS: dict[str, Computed] = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomString:RandomString": _random_string,
+    "tls:index/privateKey:PrivateKey": _tls_private_key,
+    "tls:index/certRequest:CertRequest": _tls_cert_request,
+    "cloudflare:index/originCaCertificate:OriginCaCertificate": _origin_ca_certificate,
+    "aws:kms/key:Key": _kms_key,
+    "aws:iam/accessKey:AccessKey": _access_key,
 }
 """Outputs a provider computes, by type token; resources not listed echo their inputs."""
 
-CALL_RESULTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+CALL_RESULTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+}
 """Results of provider functions (invokes), by token."""
 
 
