@@ -62,21 +62,106 @@ class AlertSettings(StrictModel):
     """Thresholds and durations of the alert rules."""
 
     cpu_percent: Percent = 80
+    """HostHighCpu: the host's CPU busy above this percentage..."""
     cpu_for: Duration = "5m"
+    """...for this long."""
     memory_percent: Percent = 90
+    """HostHighMemory: the host's memory in use above this percentage..."""
     memory_for: Duration = "10m"
+    """...for this long."""
     disk_free_percent: Percent = 15
+    """HostDiskFreeLow: a filesystem's free space below this percentage..."""
     disk_for: Duration = "5m"
+    """...for this long."""
     api_service: str = "api"
+    """The service whose 5xx responses ApiHighErrorRatio watches (its Prometheus job)."""
     api_error_ratio: Ratio = 0.05
+    """ApiHighErrorRatio: 5xx responses above this fraction of all responses..."""
     api_error_window: Duration = "5m"
+    """...counted over this window (at least 4 scrape intervals)..."""
     api_error_for: Duration = "5m"
+    """...for this long."""
     service_down_for: Duration = "30s"
+    """ServiceDown: every probe of a health URL fails for this long (at least 2 probe intervals)."""
     probe_slow_seconds: float = Field(default=2.0, gt=0, le=60)
+    """ProbeSlow: a probe takes longer than this many seconds..."""
     probe_slow_for: Duration = "5m"
+    """...for this long."""
     tls_expiry_days: PositiveInt = 14
+    """TlsCertificateExpiring: a probed certificate expires within this many days."""
     container_memory_percent: Percent = 90
+    """ContainerMemoryNearLimit: a container uses more than this percentage of its limit."""
     container_restarts: PositiveInt = 3
+    """ContainerRestarting: a container restarts this many times within 15 minutes."""
+
+
+# Prometheus's default scrape timeout; a scrape never runs longer than its interval either.
+SCRAPE_TIMEOUT_SECONDS = 10.0
+# The Blackbox Exporter ends a probe this long before Prometheus's scrape timeout.
+PROBE_TIMEOUT_MARGIN_SECONDS = 0.5
+# A rate() window needs several samples to survive one missed scrape.
+RATE_WINDOW_SCRAPES = 4
+# A single failed probe is visible for at most one probe interval; two leave room for jitter.
+SERVICE_DOWN_PROBES = 2
+
+STACK_JOBS = (
+    "alertmanager",
+    "alloy",
+    "blackbox",
+    "cadvisor",
+    "grafana",
+    "loki",
+    "node-exporter",
+    "probe",
+    "prometheus",
+)
+"""Prometheus jobs of the stack itself; a monitored service's job cannot take one of these names."""
+
+
+def probe_timeout_seconds(metrics: MetricsSettings) -> float:
+    """How long one blackbox probe may run: the probe job's scrape timeout less the margin."""
+    scrape_timeout = min(seconds(metrics.probe_interval), SCRAPE_TIMEOUT_SECONDS)
+    return scrape_timeout - PROBE_TIMEOUT_MARGIN_SECONDS
+
+
+def check_alert_timing(metrics: MetricsSettings, alerts: AlertSettings) -> None:
+    """Reject alert windows and durations the collection intervals cannot support."""
+    scrape = seconds(metrics.scrape_interval)
+    if seconds(alerts.api_error_window) < RATE_WINDOW_SCRAPES * scrape:
+        raise ValueError(
+            f"alerts.api_error_window must span at least {RATE_WINDOW_SCRAPES} scrape intervals "
+            f"({RATE_WINDOW_SCRAPES} x {metrics.scrape_interval} = "
+            f"{RATE_WINDOW_SCRAPES * scrape:g}s), got {alerts.api_error_window}"
+        )
+
+    probe = seconds(metrics.probe_interval)
+    if probe < 1:
+        raise ValueError(
+            f"metrics.probe_interval must be at least 1s, got {metrics.probe_interval}"
+        )
+    if seconds(alerts.service_down_for) < SERVICE_DOWN_PROBES * probe:
+        raise ValueError(
+            f"alerts.service_down_for must span at least {SERVICE_DOWN_PROBES} probe intervals "
+            f"({SERVICE_DOWN_PROBES} x {metrics.probe_interval} = {SERVICE_DOWN_PROBES * probe:g}s)"
+            f" so that one failed probe never alerts, got {alerts.service_down_for}"
+        )
+
+    timeout = probe_timeout_seconds(metrics)
+    if alerts.probe_slow_seconds >= timeout:
+        raise ValueError(
+            f"alerts.probe_slow_seconds must be shorter than a probe may run ({timeout:g}s with "
+            f"metrics.probe_interval {metrics.probe_interval}), got {alerts.probe_slow_seconds:g}"
+        )
+
+
+def check_job_names(services: list[str]) -> None:
+    """Reject monitored services whose Prometheus job would clash with one of the stack's own."""
+    clashes = sorted(set(services) & set(STACK_JOBS))
+    if clashes:
+        raise ValueError(
+            f"services: names must differ from the stack's own Prometheus jobs "
+            f"{list(STACK_JOBS)}, got {clashes}"
+        )
 
 
 class SlackReceiver(StrictModel):

@@ -13,7 +13,14 @@ from config.backups import BackupSettings
 from config.base import Hostname, Slug, StrictModel
 from config.edge import EdgeSettings
 from config.logging import LoggingSettings
-from config.metrics import AlertSettings, MetricsSettings, Receivers, Routing
+from config.metrics import (
+    AlertSettings,
+    MetricsSettings,
+    Receivers,
+    Routing,
+    check_alert_timing,
+    check_job_names,
+)
 from config.status_page import StatusPageSettings
 
 NAMESPACE = "observability"
@@ -132,6 +139,8 @@ class Settings(StrictModel):
                 f"alerts.api_service must name one of the services {names}, "
                 f"got {self.alerts.api_service!r}"
             )
+        check_job_names(names)
+        check_alert_timing(self.metrics, self.alerts)
 
         self.status_page.check_against(names, self.receivers.enabled())
         if self.components.edge_security:

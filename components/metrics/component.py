@@ -156,7 +156,8 @@ class MetricsStack(pulumi.ComponentResource):
                 command=[f"--config.file={render_blackbox.CONFIG_PATH}"],
                 files=[
                     ContainerFile(
-                        render_blackbox.CONFIG_PATH, render_blackbox.render_blackbox_config()
+                        render_blackbox.CONFIG_PATH,
+                        render_blackbox.render_blackbox_config(settings),
                     )
                 ],
                 # ICMP probes open raw sockets.

@@ -30,6 +30,7 @@ PROVIDER_NAME = "observability"
 PROMETHEUS_URL = "http://prometheus:9090"
 ALERTMANAGER_URL = "http://alertmanager:9093"
 LOKI_URL = "http://loki:3100"
+LOKI_NAME = "Loki"
 
 
 def grafana_environment(settings: Settings) -> list[str]:
@@ -75,14 +76,17 @@ def datasources(settings: Settings) -> list[dict[str, Any]]:
         ),
     ]
     if settings.components.logging:
-        provisioned.append(_datasource("Loki", LOKI_UID, LOKI_URL, json_data={"maxLines": 1000}))
+        provisioned.append(_datasource(LOKI_NAME, LOKI_UID, LOKI_URL, json_data={"maxLines": 1000}))
     return provisioned
 
 
 def render_datasources(settings: Settings) -> str:
     """The datasource provisioning file."""
-    # `prune` removes a datasource this file no longer lists, such as Loki once logging is off.
-    document = {"apiVersion": 1, "prune": True, "datasources": datasources(settings)}
+    document: dict[str, Any] = {"apiVersion": 1, "datasources": datasources(settings)}
+    # Grafana keeps a provisioned datasource the file stops listing; a stack that turns logging
+    # off removes Loki by name. Deleting one that does not exist is a no-op.
+    if not settings.components.logging:
+        document["deleteDatasources"] = [{"name": LOKI_NAME, "orgId": 1}]
     return yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
 
 
