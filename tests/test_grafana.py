@@ -350,7 +350,16 @@ def test_environment_keeps_anonymous_access_sign_up_and_reporting_off(
     assert variables["GF_SECURITY_ADMIN_USER"] == "admin"
     assert variables["GF_SERVER_ROOT_URL"] == f"https://{settings.hostnames.grafana}/"
     assert variables["GF_SECURITY_ADMIN_PASSWORD__FILE"] == render_grafana.ADMIN_PASSWORD_PATH
+    assert variables["GF_SECURITY_COOKIE_SECURE"] == "true"
     assert "GF_SECURITY_ADMIN_PASSWORD" not in variables
+
+
+def test_session_cookies_are_secure_only_behind_the_tls_proxy() -> None:
+    """Without the edge proxy a local Grafana is plain HTTP, where secure cookies get lost."""
+    local = render_grafana.grafana_environment(stack_settings("local"))
+
+    assert "GF_SECURITY_COOKIE_SECURE=false" in local
+    assert "GF_AUTH_ANONYMOUS_ENABLED=false" in local
 
 
 def test_admin_password_reaches_grafana_only_as_a_secret_file(deployed_stack: str) -> None:

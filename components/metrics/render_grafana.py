@@ -44,8 +44,9 @@ def grafana_environment(settings: Settings) -> list[str]:
         "GF_PUBLIC_DASHBOARDS_ENABLED": "false",
         "GF_SECURITY_ADMIN_PASSWORD__FILE": ADMIN_PASSWORD_PATH,
         "GF_SECURITY_ADMIN_USER": settings.metrics.grafana_admin_user,
-        # The reverse proxy terminates TLS, so the browser only ever talks HTTPS to Grafana.
-        "GF_SECURITY_COOKIE_SECURE": "true",
+        # Behind the edge proxy browsers reach Grafana over HTTPS only; without it (a local
+        # stack) they use plain HTTP on the loopback address, where secure cookies would be lost.
+        "GF_SECURITY_COOKIE_SECURE": _flag(settings.components.edge_security),
         "GF_SECURITY_DISABLE_GRAVATAR": "true",
         "GF_SERVER_ROOT_URL": f"https://{settings.hostnames.grafana}/",
         "GF_SNAPSHOTS_EXTERNAL_ENABLED": "false",
@@ -137,3 +138,7 @@ def _datasource(
         "editable": False,
         "jsonData": json_data,
     }
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
