@@ -2,8 +2,11 @@
 
 import pulumi
 
+from components.backups import Backups, backup_rule_files
+from components.containers import volume_name
 from components.metrics import MetricsStack
 from components.network import StackNetwork
+from components.secrets import SecretStore
 from components.status_page import StatusPage
 from config import load_settings
 from config.secrets import read_stack_secrets
@@ -23,8 +26,10 @@ metrics = MetricsStack(
     settings=settings,
     secrets=secrets,
     network=network.network_name,
+    rule_files=backup_rule_files(settings) if settings.components.backups else (),
 )
 
+status_page = None
 if settings.components.status_page:
     status_page = StatusPage(
         "status-page",
@@ -35,6 +40,32 @@ if settings.components.status_page:
     pulumi.export("status_page_url", status_page.url)
     pulumi.export("status_page_admin_password", status_page.admin_password)
     pulumi.export("status_page_manual_setup", status_page.manual_setup)
+
+if settings.components.backups:
+    state_roles = ["grafana", *(["uptime-kuma"] if status_page is not None else [])]
+    backups = Backups(
+        "backups",
+        settings=settings,
+        network=network.network_name,
+        database_url=secrets.database_url,
+        state_volumes={role: volume_name(settings.stack, role) for role in state_roles},
+        push_url=status_page.backup_push_url if status_page is not None else None,
+        # The runner mounts the state volumes, so they must exist first.
+        opts=pulumi.ResourceOptions(
+            depends_on=[metrics, *([status_page] if status_page is not None else [])]
+        ),
+    )
+    secret_store = SecretStore(
+        "secrets",
+        settings=settings,
+        secrets=secrets,
+        grafana_admin_password=metrics.grafana_admin_password,
+        backup_access_key_id=backups.writer_access_key_id,
+        backup_secret_access_key=backups.writer_secret_access_key,
+    )
+    pulumi.export("backup_bucket", backups.bucket_name)
+    pulumi.export("restore_command", backups.restore_command)
+    pulumi.export("secret_arns", secret_store.arns)
 
 pulumi.export("network", network.network_name)
 pulumi.export("grafana_url", metrics.grafana_url)

@@ -172,13 +172,18 @@ def service_container(
     )
 
 
+def volume_name(stack: str, role: str) -> str:
+    """The Docker name of a role's data volume, such as `prod-grafana-data`."""
+    return f"{stack}-{role}-data"
+
+
 def data_volume(
     resource_name: str, *, stack: str, role: str, protect: bool, parent: pulumi.Resource
 ) -> docker.Volume:
     """A named volume for a role's state; in prod it survives `pulumi destroy` and renames."""
     return docker.Volume(
         resource_name,
-        name=f"{stack}-{role}-data",
+        name=volume_name(stack, role),
         labels=[docker.VolumeLabelArgs(label="observability.stack", value=stack)],
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect),
     )

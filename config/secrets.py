@@ -20,6 +20,10 @@ class StackSecrets:
     slack_webhook_url: pulumi.Output[str] | None
     pagerduty_routing_key: pulumi.Output[str] | None
     smtp_password: pulumi.Output[str] | None
+    sentry_dsn_backend: pulumi.Output[str] | None = None
+    sentry_dsn_frontend: pulumi.Output[str] | None = None
+    database_url: pulumi.Output[str] | None = None
+    """The PostgreSQL URL the backups dump; these three only where backups are on."""
 
 
 def read_stack_secrets(settings: Settings) -> StackSecrets:
@@ -31,7 +35,17 @@ def read_stack_secrets(settings: Settings) -> StackSecrets:
             _required(settings, "pagerduty_routing_key") if receivers.pagerduty else None
         ),
         smtp_password=_required(settings, "smtp_password") if receivers.email else None,
+        **_backed_up_secrets(settings),
     )
+
+
+def _backed_up_secrets(settings: Settings) -> dict[str, pulumi.Output[str]]:
+    # The product's own secrets live in Secrets Manager next to ours, so only stacks with
+    # AWS (backups on) need them.
+    if not settings.components.backups:
+        return {}
+    keys = ("sentry_dsn_backend", "sentry_dsn_frontend", "database_url")
+    return {key: _required(settings, key) for key in keys}
 
 
 def set_secret_command(settings: Settings, key: str) -> str:

@@ -118,6 +118,8 @@ class Settings(StrictModel):
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
     backups: BackupSettings = Field(default_factory=BackupSettings)
     status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
+    aws_region: str | None = None
+    """The stack's `aws:region`, where its backups and secrets live."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -153,17 +155,28 @@ class Settings(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _replica_elsewhere(self) -> Settings:
+        replica = self.backups.replica_region
+        if replica is not None and replica == self.aws_region:
+            raise ValueError(f"backups.replica_region must differ from aws:region, got {replica!r}")
+        return self
+
     @property
     def prod(self) -> bool:
         """True for the production stack, whose data is protected from deletion."""
         return self.environment == "prod"
 
 
-SECTIONS = tuple(name for name in Settings.model_fields if name not in ("stack", "project"))
+SECTIONS = tuple(
+    name for name in Settings.model_fields if name not in ("stack", "project", "aws_region")
+)
 """The top-level keys under the `observability:` namespace."""
 
 
-def settings_from_config(stack: str, values: Mapping[str, Any]) -> Settings:
+def settings_from_config(
+    stack: str, values: Mapping[str, Any], aws_region: str | None = None
+) -> Settings:
     """Validate one stack's `observability:` values (section name to parsed value)."""
     unknown = sorted(set(values) - set(SECTIONS) - set(SECRET_KEYS))
     if unknown:
@@ -172,7 +185,7 @@ def settings_from_config(stack: str, values: Mapping[str, Any]) -> Settings:
 
     sections = {key: value for key, value in values.items() if key in SECTIONS}
     try:
-        return Settings(stack=stack, **sections)
+        return Settings(stack=stack, aws_region=aws_region, **sections)
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
 
@@ -190,13 +203,23 @@ def load_settings() -> Settings:
         elif raw is not None:
             values[key] = "[secret]"
     values.update(_unknown_keys())
-    return settings_from_config(pulumi.get_stack(), values)
+    region = get_config("aws:region")
+    settings = settings_from_config(pulumi.get_stack(), values, region)
+    if settings.components.backups and region is None:
+        raise ConfigError(
+            f"{NAMESPACE}:components.backups needs the stack's aws:region; "
+            f"run: pulumi config set aws:region <region> --stack {settings.stack}"
+        )
+    return settings
 
 
 SECRET_KEYS = (
     "slack_webhook_url",
     "pagerduty_routing_key",
     "smtp_password",
+    "sentry_dsn_backend",
+    "sentry_dsn_frontend",
+    "database_url",
 )
 """Secret stack config keys; each is set with `pulumi config set --secret`."""
 

@@ -102,8 +102,9 @@ class PreviewMocks(pulumi.runtime.Mocks):
             state.update(computed(args.name, state))
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         result = CALL_RESULTS.get(args.token)
         if result is None:
             raise NotImplementedError(f"the offline preview has no answer for {args.token}")
-        return result(dict(args.args)), None
+        # The engine iterates the failures, so none is an empty list, never None.
+        return result(dict(args.args)), []
