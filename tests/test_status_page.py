@@ -107,6 +107,14 @@ def test_the_reverse_proxy_reaches_uptime_kuma_by_its_role_on_port_3001() -> Non
     assert "UPTIME_KUMA_DB_TYPE=sqlite" in inputs["envs"]
 
 
+def test_the_edge_proxy_sends_the_status_host_name_to_uptime_kumas_role_and_port() -> None:
+    """EdgeSecurity's upstream for the status host is this container's alias and port."""
+    from components.edge.render_origin import STATUS_PAGE_UPSTREAM
+
+    role, port = render_autokuma.UPTIME_KUMA_ROLE, render_autokuma.UPTIME_KUMA_PORT
+    assert f"{role}:{port}" == STATUS_PAGE_UPSTREAM
+
+
 @pytest.mark.parametrize(("stack", "protected"), [("prod", True), ("staging", False)])
 def test_uptime_kuma_and_autokuma_keep_their_state_on_named_volumes(
     stack: str, protected: bool
