@@ -4,6 +4,7 @@ import pulumi
 
 from components.backups import Backups, backup_rule_files
 from components.containers import volume_name
+from components.logging import LoggingStack, object_storage_credentials
 from components.metrics import MetricsStack
 from components.network import StackNetwork
 from components.secrets import SecretStore
@@ -21,11 +22,25 @@ network = StackNetwork(
     gateway=settings.ports.gateway,
 )
 
+logs = None
+if settings.components.logging:
+    logs = LoggingStack(
+        "logging",
+        settings=settings,
+        network=network.network_name,
+        object_storage_credentials=object_storage_credentials(settings),
+        docker_host=pulumi.Config("docker").get("host"),
+    )
+    if logs.bucket_name is not None:
+        pulumi.export("loki_bucket", logs.bucket_name)
+        pulumi.export("loki_bucket_identity_policy", logs.identity_policy)
+
 metrics = MetricsStack(
     "metrics",
     settings=settings,
     secrets=secrets,
     network=network.network_name,
+    grafana_files=logs.grafana_files if logs is not None else (),
     rule_files=backup_rule_files(settings) if settings.components.backups else (),
 )
 

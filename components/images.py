@@ -7,6 +7,8 @@ from __future__ import annotations
 
 IMAGES: dict[str, str] = {
     "alertmanager": "prom/alertmanager:v0.28.1",
+    # Grafana Alloy replaces Promtail, which reached its end of life in March 2026.
+    "alloy": "grafana/alloy:v1.21.1",
     # AutoKuma 2.x speaks Uptime Kuma 2's API; its `uptime-kuma-v1-` tags are for Uptime Kuma 1.
     "autokuma": "ghcr.io/bigboot/autokuma:2.0.0",
     # Archives volumes and dumps to S3 on cron schedules; maintained by offen.software.
@@ -18,6 +20,8 @@ IMAGES: dict[str, str] = {
     "cadvisor": "ghcr.io/google/cadvisor:v0.54.0",
     # 12.4 is the last 12.x minor, with extended support until May 2027.
     "grafana": "grafana/grafana:12.4.12",
+    # Distroless since 3.6: no shell or wget; the binary checks itself with `-health`.
+    "loki": "grafana/loki:3.7.8",
     "node-exporter": "prom/node-exporter:v1.9.1",
     # pg_dump must be at least the database server's major version.
     "postgres": "postgres:17.6-alpine",
