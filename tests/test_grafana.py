@@ -17,7 +17,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 from components.dashboards import DASHBOARDS_DIR, LOGS_DASHBOARD_UID, encode_dashboard
 from components.metrics import render_grafana
 from components.metrics.dashboards import metrics_dashboards
-from config.settings import ConfigError, Settings, settings_from_config
+from config.settings import SECRET_KEYS, ConfigError, Settings, settings_from_config
 from preview import Preview, run_preview
 from preview.harness import SECRET_MARK, stack_config
 from tests.conftest import preview_of, real_tool
@@ -26,11 +26,8 @@ CONTAINER = "docker:index/container:Container"
 DATASOURCE_FIELDS = ("name", "type", "uid", "url", "access")
 FIXED_UIDS = {"prometheus": "prometheus", "alertmanager": "alertmanager", "loki": "loki"}
 LOGGING_OFF = {"components": {"logging": False}}
-CANARIES = {
-    "slack_webhook_url": "https://hooks.slack.com/services/CANARY-SLACK-0001",
-    "pagerduty_routing_key": "canary-pagerduty-routing-key-0002",
-    "smtp_password": "canary-smtp-password-0003",
-}
+# One recognisable value per secret stack key; none may surface in what Grafana receives.
+CANARIES = {key: f"canary-{key.replace('_', '-')}-7f3a9c" for key in SECRET_KEYS}
 # Grafana's own variables have no meaning to PromQL; promtool gets plain stand-ins.
 GRAFANA_VARIABLES = {
     "$__rate_interval": "1m",
