@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -15,9 +16,8 @@ from components.metrics.render_alertmanager import (
     SECRET_KEYS,
     SECRETS_DIR,
     SLACK_TEXT,
-    render_alertmanager_config,
 )
-from config import ConfigError, settings_from_config
+from config import ConfigError
 from preview import Preview, run_preview
 from preview.harness import SECRET_MARK, stack_config
 from tests.conftest import preview_of, real_tool
@@ -64,22 +64,10 @@ def receivers_reached(config: Path, labels: dict[str, str]) -> list[str]:
     return result.stdout.strip().split(",")
 
 
-def stack_values(stack: str) -> dict[str, Any]:
-    """A stack file's `observability:` sections, parsed as the program parses them."""
-    config, _ = stack_config(stack)
-    values: dict[str, Any] = {}
-    for key, raw in config.items():
-        if key.startswith("observability:"):
-            try:
-                values[key.split(":", 1)[1]] = json.loads(raw)
-            except json.JSONDecodeError:
-                values[key.split(":", 1)[1]] = raw
-    return values
-
-
 def stack_setting(stack: str, section: str) -> Any:
-    """One `observability:` section as the stack file sets it."""
-    return stack_values(stack)[section]
+    """One structured `observability:` section as the stack file sets it."""
+    config, _ = stack_config(stack)
+    return json.loads(config[f"observability:{section}"])
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -134,11 +122,20 @@ def test_critical_alerts_follow_the_stack_routing_setting(tmp_path: Path) -> Non
     assert reached == ["email", "pagerduty"]
 
 
+@functools.cache
+def with_heartbeat() -> Preview:
+    """prod with a heartbeat URL and a two-minute heartbeat interval."""
+    routing = {
+        **stack_setting("prod", "routing"),
+        "heartbeat_url": HEARTBEAT_URL,
+        "heartbeat_interval": "2m",
+    }
+    return run_preview("prod", overrides={"routing": routing})
+
+
 def test_the_watchdog_reaches_the_heartbeat_webhook_when_one_is_set(tmp_path: Path) -> None:
     """With routing.heartbeat_url set, the always-firing Watchdog calls that webhook."""
-    routing = {**stack_setting("prod", "routing"), "heartbeat_url": HEARTBEAT_URL}
-    preview = run_preview("prod", overrides={"routing": routing})
-    config = checkable_config(preview, tmp_path)
+    config = checkable_config(with_heartbeat(), tmp_path)
 
     reached = receivers_reached(config, {"alertname": "Watchdog", "severity": "none"})
 
@@ -150,10 +147,7 @@ def test_the_watchdog_reaches_the_heartbeat_webhook_when_one_is_set(tmp_path: Pa
 
 def test_the_watchdog_resends_on_every_heartbeat_interval() -> None:
     """The Watchdog's repeat is shorter than its group interval, so every tick sends a beat."""
-    routing = {**stack_setting("prod", "routing"), "heartbeat_interval": "2m"}
-    preview = run_preview("prod", overrides={"routing": routing})
-
-    watchdog = yaml.safe_load(alertmanager_yml(preview))["route"]["routes"][0]
+    watchdog = yaml.safe_load(alertmanager_yml(with_heartbeat()))["route"]["routes"][0]
 
     assert watchdog["matchers"] == ['alertname="Watchdog"']
     assert watchdog["group_wait"] == "0s"
@@ -206,7 +200,7 @@ def test_a_critical_alert_inhibits_warnings_on_the_same_instance(stack: str) -> 
 
 def test_secret_values_never_appear_in_the_config_only_in_their_own_files() -> None:
     """Canary secrets reach Alertmanager only as 0400 secret files, never in alertmanager.yml."""
-    preview = run_preview("prod", secrets=CANARIES, dry_run=False)
+    preview = run_preview("prod", secrets=CANARIES)
     text = alertmanager_yml(preview)
     files = {
         path: content
@@ -252,7 +246,7 @@ def test_every_secret_option_points_into_the_secrets_directory() -> None:
 
 def test_rendering_the_same_settings_twice_gives_identical_bytes() -> None:
     """The rendered file is deterministic."""
-    first = alertmanager_yml(run_preview("prod"))
+    first = alertmanager_yml(preview_of("prod"))
     second = alertmanager_yml(run_preview("prod"))
 
     assert first == second
@@ -301,21 +295,16 @@ def test_invalid_routing_is_rejected_with_key_rule_and_value(
     change: dict[str, str], message: str
 ) -> None:
     """Routing settings Alertmanager would misread are refused before any resource exists."""
-    values = stack_values("prod")
-    values["routing"] = {**values["routing"], **change}
+    routing = {**stack_setting("prod", "routing"), **change}
 
     with pytest.raises(ConfigError, match=message):
-        settings_from_config("prod", values)
+        run_preview("prod", overrides={"routing": routing})
 
 
 def test_warnings_go_nowhere_when_routing_lists_no_receiver_for_them(tmp_path: Path) -> None:
     """An empty routing.warning drops warnings while critical alerts still post to Slack."""
-    values = stack_values("staging")
-    values["routing"] = {"critical": ["slack"], "warning": []}
-    config = tmp_path / "alertmanager.yml"
-    rendered = render_alertmanager_config(settings_from_config("staging", values))
-    config.write_text(rendered.replace(SECRETS_DIR, str(tmp_path)))
-    (tmp_path / SECRET_KEYS["slack"]).write_text("https://hooks.slack.example.com/x\n")
+    routing = {"critical": ["slack"], "warning": []}
+    config = checkable_config(run_preview("staging", overrides={"routing": routing}), tmp_path)
 
     assert receivers_reached(config, {"alertname": "CpuHigh", "severity": "warning"}) == ["null"]
     assert receivers_reached(config, {"alertname": "Down", "severity": "critical"}) == ["slack"]
