@@ -31,7 +31,6 @@ BUCKET_ENCRYPTION = (
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 KMS_KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 
@@ -73,7 +72,7 @@ ELEVATED_CONTAINERS: tuple[Exemption, ...] = (
 )
 """The only containers allowed powers beyond Docker's defaults; add an entry with its reason."""
 
-PUBLIC_ENTRYPOINTS: Mapping[str, frozenset[int]] = {"proxy": frozenset({80, 443})}
+PUBLIC_ENTRYPOINTS: Mapping[str, frozenset[int]] = {"edge-proxy": frozenset({80, 443})}
 """Roles that may publish on a public interface, and the host ports they may publish there."""
 
 RESTART_POLICIES = frozenset({"always", "unless-stopped", "on-failure"})
@@ -103,11 +102,20 @@ _PROTECTED_IN_PROD: Mapping[str, str] = {
     **dict.fromkeys(BUCKETS, "bucket"),
     KMS_KEY: "encryption key",
     SECRET: "secret",
-    SECRET_VERSION: "secret version",
     RANDOM_PASSWORD: "generated password",
     PRIVATE_KEY: "private key",
 }
-"""Prod resources whose loss loses data or credentials, so they carry `protect`."""
+"""Prod resources whose loss loses data or credentials, so they carry `protect`.
+
+A SecretVersion is left out: a new value replaces it, which `protect` would block; its Secret,
+protected and with a recovery window, keeps the history.
+"""
+
+DISPOSABLE_IN_PROD: Mapping[str, str] = {
+    "backups-dumps": "holds only the latest database dump, rewritten before every archive; "
+    "the archives in the backup bucket are what is kept",
+}
+"""Prod stores that may be lost, by resource name, each with why losing it loses nothing."""
 
 _RETAINED_IN_PROD = frozenset({VOLUME, *BUCKETS, KMS_KEY, SECRET})
 """Prod resources that hold data outside Pulumi's state, so they also survive a delete."""
@@ -189,6 +197,8 @@ _REFERENCE_WORDS = frozenset(
         "window",
     }
 )
+# A database URL or connection string carries the password it connects with.
+_CONNECTION_WORDS = frozenset({"connection", "database", "db"})
 # `<word> key` names a secret (api key, routing key, private key) except for these words.
 _NON_SECRET_KEYS = frozenset(
     {"bucket", "cache", "hash", "kms", "label", "master", "object", "partition", "primary"}
@@ -330,7 +340,7 @@ def bucket_is_tls_only(resource: DeclaredResource, environment: str) -> list[str
 def prod_data_is_protected(resource: DeclaredResource, environment: str) -> list[str]:
     """In prod, data and secrets survive a mistaken delete, rename or `pulumi destroy`."""
     kind = _PROTECTED_IN_PROD.get(resource.type)
-    if environment != PROD or kind is None:
+    if environment != PROD or kind is None or resource.name in DISPOSABLE_IN_PROD:
         return []
     problems = []
     if not resource.protect:
@@ -476,6 +486,8 @@ def _names_a_secret(name: str) -> bool:
     if not words or words[-1] in _REFERENCE_WORDS:
         return False
     if any(word in _SECRET_WORDS for word in words):
+        return True
+    if words[-1] in ("url", "uri", "string") and _CONNECTION_WORDS.intersection(words):
         return True
     return len(words) >= 2 and words[-1] == "key" and words[-2] not in _NON_SECRET_KEYS
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from guardrails import (
     BUCKET_GUARDS,
+    DISPOSABLE_IN_PROD,
     ELEVATED_CONTAINERS,
     RESOURCE_RULES,
     SECRET_MARK,
@@ -215,11 +216,11 @@ def test_the_reverse_proxy_alone_publishes_80_and_443_publicly() -> None:
     ]
     admin = [{"internal": 2019, "external": 2019, "ip": "0.0.0.0"}]
 
-    assert broken(container("proxy", ports=web)) == []
-    assert broken(container("proxy", ports=admin)) == [
+    assert broken(container("edge-proxy", ports=web)) == []
+    assert broken(container("edge-proxy", ports=admin)) == [
         (
             "no-public-ports",
-            "container metrics-proxy publishes port 2019 on 0.0.0.0; only the reverse proxy "
+            "container metrics-edge-proxy publishes port 2019 on 0.0.0.0; only the reverse proxy "
             "may listen on a public interface (ports 80 and 443)",
         )
     ]
@@ -415,6 +416,14 @@ def test_prod_data_that_a_delete_would_destroy_is_refused() -> None:
     ]
 
 
+def test_a_prod_store_listed_as_disposable_may_be_lost() -> None:
+    """DISPOSABLE_IN_PROD exempts a store by name, with the reason losing it loses nothing."""
+    dumps = DeclaredResource("docker:index/volume:Volume", "backups-dumps", {})
+
+    assert broken(dumps) == []
+    assert all(len(reason.split()) >= 5 for reason in DISPOSABLE_IN_PROD.values())
+
+
 def test_unknown_retention_is_not_a_violation() -> None:
     """CrossGuard cannot see retainOnDelete; protect alone is checked there."""
     volume = DeclaredResource("docker:index/volume:Volume", "data", {}, protect=True)
@@ -439,6 +448,11 @@ CANARY_PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n---
             {"settings": {"sentryDsn": "sentry-canary"}},
             "settings.sentryDsn",
             "a value named 'sentryDsn'",
+        ),
+        (
+            {"envs": ["DATABASE_URL=postgres://app@db:5432/app"]},
+            "envs[0]",
+            "a value named 'DATABASE_URL'",
         ),
         ({"note": CANARY_PEM}, "note", "a PEM private key"),
         (
@@ -472,6 +486,7 @@ CANARY_PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n---
         "secret-string",
         "upload-name",
         "nested-dsn",
+        "database-url",
         "pem",
         "slack",
         "aws-key-id",
