@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import (
     ConfigDict,
@@ -231,3 +232,21 @@ def check_schema_periods(periods: list[SchemaPeriod]) -> None:
             f"must end with a period of store 'tsdb' and schema 'v13', "
             f"got {newest.store!r} and {newest.schema_version!r}"
         )
+
+
+def check_schema_history(
+    deployed: Sequence[Mapping[str, Any]], periods: Sequence[SchemaPeriod]
+) -> None:
+    """Raise unless `periods` start with the deployed periods, unchanged, and only add later ones.
+
+    Loki reads old chunks and index with the period they were written under, so a deployed
+    period is history: editing it makes that data unreadable.
+    """
+    history = [SchemaPeriod.model_validate(period) for period in deployed]
+    for index, period in enumerate(history):
+        if index >= len(periods) or periods[index] != period:
+            raise ValueError(
+                f"schema_periods rewrites the deployed period from {period.starts}; "
+                f"keep it and append a new period starting after today instead"
+            )
+    check_schema_periods(list(periods))

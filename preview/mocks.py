@@ -6,6 +6,7 @@ Values are derived from the resource name only, so two previews are identical by
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -84,8 +85,25 @@ COMPUTED_OUTPUTS: dict[str, Computed] = {
 }
 """Outputs a provider computes, by type token; resources not listed echo their inputs."""
 
+
+def _secret_version(args: dict[str, Any]) -> dict[str, Any]:
+    # Secrets Manager cannot be read offline; a key pair of the shape Loki's secret holds
+    # stands in, its values plainly placeholders.
+    secret_id = str(args.get("secretId", ""))
+    pair = {"access_key_id": "preview-access-key-id", "secret_access_key": "preview-secret-key"}
+    return {
+        "arn": f"arn:aws:secretsmanager:us-east-1:{PREVIEW_ACCOUNT_ID}:secret:{secret_id}",
+        "id": secret_id,
+        "secretId": secret_id,
+        "secretString": json.dumps(pair, sort_keys=True),
+        "versionId": "preview",
+        "versionStages": ["AWSCURRENT"],
+    }
+
+
 CALL_RESULTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": _secret_version,
 }
 """Results of provider functions (invokes), by token."""
 
