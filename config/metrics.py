@@ -62,31 +62,31 @@ class AlertSettings(StrictModel):
     """Thresholds and durations of the alert rules."""
 
     cpu_percent: Percent = 80
-    """HostHighCpu: the host's CPU busy above this percentage..."""
+    """HostHighCpu: the host's CPU busy above this percentage for `cpu_for`."""
     cpu_for: Duration = "5m"
-    """...for this long."""
+    """How long the CPU stays above `cpu_percent` before HostHighCpu fires."""
     memory_percent: Percent = 90
-    """HostHighMemory: the host's memory in use above this percentage..."""
+    """HostHighMemory: the host's memory in use above this percentage for `memory_for`."""
     memory_for: Duration = "10m"
-    """...for this long."""
+    """How long memory stays above `memory_percent` before HostHighMemory fires."""
     disk_free_percent: Percent = 15
-    """HostDiskFreeLow: a filesystem's free space below this percentage..."""
+    """HostDiskFreeLow: a filesystem's free space below this percentage for `disk_for`."""
     disk_for: Duration = "5m"
-    """...for this long."""
+    """How long free space stays below `disk_free_percent` before HostDiskFreeLow fires."""
     api_service: str = "api"
-    """The service whose 5xx responses ApiHighErrorRatio watches (its Prometheus job)."""
+    """The service (and so the Prometheus job) whose 5xx responses ApiHighErrorRatio watches."""
     api_error_ratio: Ratio = 0.05
-    """ApiHighErrorRatio: 5xx responses above this fraction of all responses..."""
+    """ApiHighErrorRatio: 5xx responses above this fraction of all, over `api_error_window`."""
     api_error_window: Duration = "5m"
-    """...counted over this window (at least 4 scrape intervals)..."""
+    """The window the 5xx ratio is computed over; at least 4 scrape intervals."""
     api_error_for: Duration = "5m"
-    """...for this long."""
+    """How long the 5xx ratio stays above `api_error_ratio` before ApiHighErrorRatio fires."""
     service_down_for: Duration = "30s"
-    """ServiceDown: every probe of a health URL fails for this long (at least 2 probe intervals)."""
+    """ServiceDown: every probe of a health URL fails this long; at least 2 probe intervals."""
     probe_slow_seconds: float = Field(default=2.0, gt=0, le=60)
-    """ProbeSlow: a probe takes longer than this many seconds..."""
+    """ProbeSlow: a probe takes longer than this many seconds for `probe_slow_for`."""
     probe_slow_for: Duration = "5m"
-    """...for this long."""
+    """How long probes stay slower than `probe_slow_seconds` before ProbeSlow fires."""
     tls_expiry_days: PositiveInt = 14
     """TlsCertificateExpiring: a probed certificate expires within this many days."""
     container_memory_percent: Percent = 90
@@ -144,13 +144,6 @@ def check_alert_timing(metrics: MetricsSettings, alerts: AlertSettings) -> None:
             f"alerts.service_down_for must span at least {SERVICE_DOWN_PROBES} probe intervals "
             f"({SERVICE_DOWN_PROBES} x {metrics.probe_interval} = {SERVICE_DOWN_PROBES * probe:g}s)"
             f" so that one failed probe never alerts, got {alerts.service_down_for}"
-        )
-
-    timeout = probe_timeout_seconds(metrics)
-    if alerts.probe_slow_seconds >= timeout:
-        raise ValueError(
-            f"alerts.probe_slow_seconds must be shorter than a probe may run ({timeout:g}s with "
-            f"metrics.probe_interval {metrics.probe_interval}), got {alerts.probe_slow_seconds:g}"
         )
 
 
