@@ -561,7 +561,7 @@ def test_the_preview_diff_shows_exactly_what_a_change_regenerates(tmp_path: Path
     assert result.returncode == 0, result.stderr
     changed = [line for line in result.stdout.splitlines() if line[:1] in "+-"]
     assert changed[:2] == ["--- a/local/resources.json", "+++ b/local/resources.json"]
-    assert [line.strip() for line in changed[2:]] == [
+    assert [line[0] + line[1:].strip() for line in changed[2:]] == [
         '-"--storage.tsdb.retention.time=2d",',
         '+"--storage.tsdb.retention.time=3d",',
     ]
