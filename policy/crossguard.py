@@ -135,7 +135,7 @@ def keep_secret_marks() -> None:
         return {key: _marked(value, original) for key, value in props.items()}
 
     deserialize.keeps_secret_marks = True  # type: ignore[attr-defined]
-    sdk_policy.deserialize_properties = deserialize  # type: ignore[assignment]
+    sdk_policy.deserialize_properties = deserialize
 
 
 def _marked(value: Any, original: Any) -> Any:

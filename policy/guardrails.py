@@ -424,9 +424,9 @@ def unguarded_buckets(
     """
     guards: dict[str, set[str]] = {}
     for resource in resources:
-        bucket = bucket_of.get(resource.name)
-        if bucket is not None:
-            guards.setdefault(bucket, set()).add(resource.type)
+        guarded = bucket_of.get(resource.name)
+        if guarded is not None:
+            guards.setdefault(guarded, set()).add(resource.type)
 
     required = (
         ((PUBLIC_ACCESS_BLOCK,), "public access block"),

@@ -41,7 +41,7 @@ COMPLIANT_CONTAINER: dict[str, Any] = {
     ],
 }
 
-TLS_ONLY_POLICY = {
+TLS_ONLY_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -189,7 +189,7 @@ def test_docker_default_capabilities_are_not_extra_powers() -> None:
 )
 def test_a_port_on_a_public_interface_is_refused(address: str | None, shown: str) -> None:
     """Unspecified, missing (Docker binds every interface) and global addresses are public."""
-    port = {"internal": 9090, "external": 9090}
+    port: dict[str, Any] = {"internal": 9090, "external": 9090}
     if address is not None:
         port["ip"] = address
 
