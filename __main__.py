@@ -5,6 +5,7 @@ import pulumi
 from components.backups import Backups, backup_rule_files
 from components.containers import volume_name
 from components.logging import LoggingStack, object_storage_credentials
+from components.edge import EdgeSecurity
 from components.metrics import MetricsStack
 from components.network import StackNetwork
 from components.secrets import SecretStore
@@ -81,6 +82,11 @@ if settings.components.backups:
     pulumi.export("backup_bucket", backups.bucket_name)
     pulumi.export("restore_command", backups.restore_command)
     pulumi.export("secret_arns", secret_store.arns)
+
+if settings.components.edge_security:
+    edge = EdgeSecurity("edge", settings=settings, network=network.network_name)
+    pulumi.export("edge_hostnames", edge.hostnames)
+    pulumi.export("origin_certificate_expires_on", edge.origin_certificate_expires_on)
 
 pulumi.export("network", network.network_name)
 pulumi.export("grafana_url", metrics.grafana_url)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PositiveInt, model_validator
+from pydantic import AfterValidator, Field, PositiveInt
 
 from config.base import Duration, Hostname, Slug, StrictModel, seconds
 
@@ -76,7 +76,6 @@ DEFAULT_INTERNAL_TOOLS: tuple[HostRole, ...] = ("grafana",)
 """Host names only allowlisted ranges reach directly; everyone else meets a challenge."""
 
 DEFAULT_HSTS_MAX_AGE = 31536000
-ORIGIN_CA_VALIDITY_DAYS = (7, 30, 90, 365, 730, 1095, 5475)
 
 
 @dataclass(frozen=True)
@@ -247,21 +246,6 @@ class WafSettings(StrictModel):
     allowed_ranges: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     outside_action: ChallengeAction = "managed_challenge"
 
-    @model_validator(mode="after")
-    def _consistent(self) -> WafSettings:
-        upper = [path for path in self.probe_paths if path != path.lower()]
-        if upper:
-            raise ValueError(
-                f"waf.probe_paths are matched case-insensitively and must be lower case, "
-                f"got {upper}"
-            )
-        if self.internal_tools and self.outside_action == "block" and not self.allowed_ranges:
-            raise ValueError(
-                "waf.allowed_ranges must list at least one range when waf.outside_action is "
-                "block, or nobody reaches the internal tools"
-            )
-        return self
-
 
 class HstsSettings(StrictModel):
     """The Strict-Transport-Security header Cloudflare adds to every response."""
@@ -286,16 +270,7 @@ class OriginSettings(StrictModel):
     address: OriginTarget
     app_upstream: Upstream | None = None
     api_upstream: Upstream | None = None
-    certificate_validity_days: int = 5475
-
-    @model_validator(mode="after")
-    def _known_validity(self) -> OriginSettings:
-        if self.certificate_validity_days not in ORIGIN_CA_VALIDITY_DAYS:
-            raise ValueError(
-                f"origin.certificate_validity_days must be one of {list(ORIGIN_CA_VALIDITY_DAYS)},"
-                f" got {self.certificate_validity_days}"
-            )
-        return self
+    certificate_validity_days: Literal[7, 30, 90, 365, 730, 1095, 5475] = 5475
 
     @property
     def record_type(self) -> Literal["A", "AAAA", "CNAME"]:
@@ -308,6 +283,7 @@ class OriginSettings(StrictModel):
 
 
 _OWNER_ONLY = ("shared_with", "waf", "rate_limits", "hsts")
+_NAMESPACE = "observability"
 
 
 class EdgeSettings(StrictModel):
@@ -332,28 +308,6 @@ class EdgeSettings(StrictModel):
         """Whether the OWASP core ruleset is deployed."""
         return self.limits.owasp if self.waf.owasp is None else self.waf.owasp
 
-    @model_validator(mode="after")
-    def _fits_ownership_and_plan(self) -> EdgeSettings:
-        if not self.zone_owner:
-            stray = [key for key in _OWNER_ONLY if key in self.model_fields_set]
-            if stray:
-                raise ValueError(
-                    f"edge.{stray[0]} is set, but this stack does not own the zone "
-                    f"(edge.zone_owner is false): only the owning stack declares the zone's "
-                    f"settings and rules"
-                )
-            return self
-
-        names = [limit.name for limit in self.rate_limits]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"edge.rate_limits: names must be unique, got {duplicates}")
-
-        problems = plan_problems(self)
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
     def check_stack(
         self,
         *,
@@ -362,8 +316,20 @@ class EdgeSettings(StrictModel):
         public_roles: Sequence[str],
         bind_address: IPv4Address,
         app_network: str | None,
+        enabled: bool,
     ) -> None:
-        """Check the edge against the rest of the stack's settings; raise ValueError."""
+        """Check the edge on its own and against the stack's settings; raise ValueError.
+
+        Ownership and plan rules hold whether or not the stack deploys the edge; the rest only
+        matters when components.edge_security is on.
+        """
+        problems = ownership_problems(self) or [*waf_problems(self.waf), *plan_problems(self)]
+        if problems:
+            # The settings loader prefixes the first line with the namespace; the rest need it too.
+            raise ValueError(f"\n{_NAMESPACE}:".join(problems))
+        if not enabled:
+            return
+
         if self.zone_id is None:
             raise ValueError("edge.zone_id is required when components.edge_security is on")
         if self.origin is None:
@@ -404,6 +370,39 @@ class EdgeSettings(StrictModel):
         names = {hostnames[role]}
         names.update(getattr(other, role) for other in self.shared_with.values())
         return sorted(names)
+
+
+def ownership_problems(edge: EdgeSettings) -> list[str]:
+    """Settings only the zone's owner may declare, set on a stack that does not own it."""
+    if edge.zone_owner:
+        names = [limit.name for limit in edge.rate_limits]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            return [f"edge.rate_limits names must be unique, got {duplicates} more than once"]
+        return []
+    return [
+        f"edge.{key} is set, but this stack does not own the zone (edge.zone_owner is "
+        f"false): only the owning stack declares the zone's settings and rules"
+        for key in _OWNER_ONLY
+        if key in edge.model_fields_set
+    ]
+
+
+def waf_problems(waf: WafSettings) -> list[str]:
+    """Custom rule settings that contradict each other."""
+    problems = []
+    upper = [path for path in waf.probe_paths if path != path.lower()]
+    if upper:
+        problems.append(
+            f"edge.waf.probe_paths are matched case-insensitively and must be lower case, "
+            f"got {upper}"
+        )
+    if waf.internal_tools and waf.outside_action == "block" and not waf.allowed_ranges:
+        problems.append(
+            "edge.waf.allowed_ranges must list at least one range when edge.waf.outside_action "
+            "is block, or nobody reaches the internal tools"
+        )
+    return problems
 
 
 def custom_rule_count(edge: EdgeSettings) -> int:

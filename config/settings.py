@@ -145,14 +145,14 @@ class Settings(StrictModel):
         check_alert_timing(self.metrics, self.alerts)
 
         self.status_page.check_against(names, self.receivers.enabled())
-        if self.components.edge_security:
-            self.edge.check_stack(
-                domain=self.domain,
-                hostnames=self.hostnames.model_dump(),
-                public_roles=self.ports.public,
-                bind_address=self.ports.bind_address,
-                app_network=self.ports.app_network,
-            )
+        self.edge.check_stack(
+            domain=self.domain,
+            hostnames=self.hostnames.model_dump(),
+            public_roles=self.ports.public,
+            bind_address=self.ports.bind_address,
+            app_network=self.ports.app_network,
+            enabled=self.components.edge_security,
+        )
         return self
 
     @model_validator(mode="after")
