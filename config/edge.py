@@ -195,24 +195,38 @@ class StackHostnames(StrictModel):
     """The public host names of another stack that shares this stack's zone."""
 
     app: Hostname
+    """That stack's `hostnames.app`."""
     api: Hostname
+    """That stack's `hostnames.api`."""
     grafana: Hostname
+    """That stack's `hostnames.grafana`."""
     status: Hostname
+    """That stack's `hostnames.status`."""
 
 
 class RateLimit(StrictModel):
     """One rate limiting rule: requests per client on a path of one public host name."""
 
     name: Slug
+    """Names the rule; unique among the rate limits."""
     host: HostRole
+    """Which public host name: `app`, `api`, `grafana` or `status`, in every stack of the zone."""
     path: UrlPath = "/"
+    """The path the rule counts; `/` with `match: prefix` counts the whole host."""
     match: Literal["prefix", "exact"] = "prefix"
+    """`prefix`: paths starting with `path`; `exact`: that path only."""
     methods: list[Method] = Field(default_factory=list)
+    """Only these HTTP methods (business plan and up); empty: every method."""
     requests: PositiveInt
+    """Requests one client may make per `period`."""
     period: Seconds = "1m"
+    """The counting period; the plan limits which values are allowed."""
     mitigation_timeout: Seconds = "10m"
+    """How long the action lasts once the rate is exceeded; limited by the plan."""
     action: RateLimitAction = "block"
+    """`block`, `managed_challenge`, `js_challenge`, `challenge`, or `log` (enterprise)."""
     counting: Counting = "ip"
+    """Counted per `ip`, or per `ip_with_nat` (business plan and up)."""
 
     @property
     def period_seconds(self) -> int:
@@ -237,22 +251,33 @@ class RateLimit(StrictModel):
 class WafSettings(StrictModel):
     """Managed rulesets and custom rules of the zone."""
 
-    owasp: bool | None = None  # None: deploy it where the plan allows it
+    owasp: bool | None = None
+    """Deploy the OWASP core ruleset (pro plan and up); not set: wherever the plan has it."""
     owasp_paranoia_level: int = Field(default=1, ge=1, le=4)
+    """OWASP rules up to this paranoia level run; higher levels catch more and misfire more."""
     owasp_score_threshold: Literal[25, 40, 60] = 40
+    """OWASP anomaly score that triggers the action: 25 high, 40 medium, 60 low sensitivity."""
     owasp_action: RateLimitAction = "block"
+    """What happens above the OWASP threshold; `log` needs enterprise."""
     probe_paths: list[UrlPath] = Field(default_factory=lambda: list(DEFAULT_PROBE_PATHS))
+    """Lower-case path prefixes blocked on every host name; scanners try them everywhere."""
     internal_tools: list[HostRole] = Field(default_factory=lambda: list(DEFAULT_INTERNAL_TOOLS))
+    """Host names reached directly only from `allowed_ranges`."""
     allowed_ranges: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    """Address ranges (office, VPN) that reach the internal tools without a challenge."""
     outside_action: ChallengeAction = "managed_challenge"
+    """What everyone else meets on an internal tool: a challenge, or `block`."""
 
 
 class HstsSettings(StrictModel):
     """The Strict-Transport-Security header Cloudflare adds to every response."""
 
     max_age: int = Field(default=DEFAULT_HSTS_MAX_AGE, ge=0, le=63072000)
+    """Seconds browsers remember to use HTTPS only."""
     include_subdomains: bool = True
+    """Adds `includeSubDomains`."""
     preload: bool = False
+    """Adds `preload`; only for a zone ready for the browsers' preload list."""
 
     def header(self) -> str:
         """The header value, such as `max-age=31536000; includeSubDomains`."""
@@ -268,9 +293,13 @@ class OriginSettings(StrictModel):
     """The Docker host behind Cloudflare and what its reverse proxy serves."""
 
     address: OriginTarget
+    """The Docker host's public address (A or AAAA record) or host name (CNAME)."""
     app_upstream: Upstream | None = None
+    """The product's web container (host:port on `ports.app_network`); not set: not proxied."""
     api_upstream: Upstream | None = None
+    """The product's API container (host:port on `ports.app_network`); not set: not proxied."""
     certificate_validity_days: Literal[7, 30, 90, 365, 730, 1095, 5475] = 5475
+    """Validity of the Cloudflare Origin CA certificate the proxy serves."""
 
     @property
     def record_type(self) -> Literal["A", "AAAA", "CNAME"]:
@@ -290,13 +319,23 @@ class EdgeSettings(StrictModel):
     """What Cloudflare enforces in front of the public host names."""
 
     zone_id: str | None = Field(default=None, pattern=_ZONE_ID.pattern)
+    """The Cloudflare zone of `domain` (not a secret); required with edge security on."""
     plan: Plan = "free"
+    """The zone's plan: `free`, `pro`, `business` or `enterprise`; settings it cannot honour
+    are refused."""
     zone_owner: bool = True
+    """Whether this stack declares the zone's settings and rulesets; false on a stack that
+    shares another stack's zone."""
     shared_with: dict[Slug, StackHostnames] = Field(default_factory=dict)
+    """Other stacks in the zone, by name, with their host names; the owner's rules cover them."""
     origin: OriginSettings | None = None
+    """The Docker host behind Cloudflare; required with edge security on."""
     waf: WafSettings = Field(default_factory=WafSettings)
+    """Managed rulesets and custom rules (zone owner only)."""
     rate_limits: list[RateLimit] = Field(default_factory=list)
+    """Rate limiting rules in evaluation order (zone owner only)."""
     hsts: HstsSettings = Field(default_factory=HstsSettings)
+    """The Strict-Transport-Security header on every response (zone owner only)."""
 
     @property
     def limits(self) -> PlanLimits:

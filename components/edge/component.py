@@ -104,6 +104,8 @@ class EdgeSecurity(pulumi.ComponentResource):
             origin_pulls = cloudflare.AuthenticatedOriginPullsSettings(
                 f"{name}-origin-pulls", zone_id=zone_id, enabled=True, opts=child
             )
+            # Limitation: a phase entrypoint made earlier in the dashboard must be imported
+            # (`pulumi import cloudflare:index/ruleset:Ruleset ...`) before the first `up`.
             for ruleset in render_rulesets.zone_rulesets(settings):
                 cloudflare.Ruleset(
                     f"{name}-{ruleset.role}",

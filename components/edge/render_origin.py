@@ -85,6 +85,8 @@ def caddy_config(
             {
                 "certificate_selection": {"any_tag": [CERTIFICATE_TAG]},
                 "protocol_min": "tls1.2",
+                # Limitation: the file-based CA list is deprecated since Caddy 2.8 in favour of a
+                # `ca` pool, which Debian's Caddy 2.6 (the validator) lacks; 2.11 reads both.
                 "client_authentication": {
                     "mode": "require_and_verify",
                     "trusted_ca_certs_pem_files": [f"{tls_dir}/{CLIENT_CA_FILE}"],
