@@ -167,8 +167,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.requests: list[Any] = []
+        self.thread_loops: list[asyncio.AbstractEventLoop] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        # The SDK calls this from executor threads and gives each an event loop it never closes;
+        # making that loop here lets the run close it instead of the garbage collector at exit.
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            thread_loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(thread_loop)
+            self.thread_loops.append(thread_loop)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.requests.append(request)
@@ -189,10 +198,10 @@ def _run(
         loop.run_until_complete(run_pulumi_func(lambda: _run_program(program)))
         outputs = _stack_outputs(loop)
     finally:
-        # The mock monitor runs in executor threads that each make an event loop; ending the
-        # threads here lets those loops close cleanly instead of at interpreter exit.
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
+        for thread_loop in monitor.thread_loops:
+            thread_loop.close()
         asyncio.set_event_loop(None)
 
     return _preview(stack, monitor.requests, outputs)
