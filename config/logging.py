@@ -138,7 +138,10 @@ class LoggingSettings(StrictModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$",
         description="The `host` label of every entry; not set: the host of `docker:host`.",
     )
-    memory_mb: dict[str, PositiveInt] = Field(default_factory=lambda: dict(DEFAULT_MEMORY_MB))
+    memory_mb: dict[str, PositiveInt] = Field(
+        default_factory=lambda: dict(DEFAULT_MEMORY_MB),
+        description="Memory limits in MiB of the `loki` and `alloy` containers.",
+    )
 
     @field_validator("audit_field")
     @classmethod

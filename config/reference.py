@@ -41,7 +41,8 @@ def _rows(key: str, field: FieldInfo) -> Iterator[str]:
         if optional:
             yield f"| `{key}` | not set | {_describe(field, model)} |"
         for name, child in model.model_fields.items():
-            yield from _rows(f"{prefix}.{name}", child)
+            # A field with an alias is written under the alias in the stack file.
+            yield from _rows(f"{prefix}.{child.alias or name}", child)
         return
     yield f"| `{key}` | {_default(field)} | {_describe(field, None)} |"
 
