@@ -154,15 +154,19 @@ def render_notification_template() -> str:
     return (
         '{{ define "title_success" }}backup succeeded{{ end }}\n'
         '{{ define "body_success" -}}\n'
+        "# HELP backup_last_success_timestamp_seconds When the last successful run ended.\n"
         "# TYPE backup_last_success_timestamp_seconds gauge\n"
         "backup_last_success_timestamp_seconds {{ .Stats.EndTime.Unix }}\n"
+        "# HELP backup_last_run_failed 1 when the last run failed, 0 when it succeeded.\n"
         "# TYPE backup_last_run_failed gauge\n"
         "backup_last_run_failed 0\n"
+        "# HELP backup_size_bytes Size of the last successful archive.\n"
         "# TYPE backup_size_bytes gauge\n"
         "backup_size_bytes {{ .Stats.BackupFile.Size }}\n"
         "{{ end }}\n"
         '{{ define "title_failure" }}backup failed{{ end }}\n'
         '{{ define "body_failure" -}}\n'
+        "# HELP backup_last_run_failed 1 when the last run failed, 0 when it succeeded.\n"
         "# TYPE backup_last_run_failed gauge\n"
         "backup_last_run_failed 1\n"
         "{{ end }}\n"
