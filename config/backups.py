@@ -80,7 +80,10 @@ class BackupSettings(StrictModel):
         default=None,
         description="Recovery window of deleted secrets: 0, or 7 to 30; prod 30, others 0.",
     )
-    memory_mb: dict[str, PositiveInt] = Field(default_factory=lambda: dict(DEFAULT_MEMORY_MB))
+    memory_mb: dict[str, PositiveInt] = Field(
+        default_factory=lambda: dict(DEFAULT_MEMORY_MB),
+        description="Memory limits in MiB of the backup runner, dump and Pushgateway containers.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BackupSettings:
