@@ -362,7 +362,7 @@ COMPONENTS: dict[str, Component] = {
     ),
 }
 # Blocks that configure Alloy itself rather than declare a component.
-CONFIG_BLOCKS = {"logging": {"level", "format", "write_to"}}
+CONFIG_BLOCKS = {"logging": {"destination", "level", "format", "write_to"}}
 # What each argument that takes a reference expects, by the type its page documents.
 REFERENCE_ARGUMENTS = {
     ("loki.source.docker", "forward_to"): "logs_receiver",

@@ -92,7 +92,8 @@ def alloy_blocks(settings: Settings, *, host: str) -> list[Block]:
         refresh_interval=REFRESH_INTERVAL,
         forward_to=[process.reference("receiver")],
     )
-    settings_block = block("logging", level="info", format="logfmt")
+    # JSON, so this very pipeline reads Alloy's own level like any other service's.
+    settings_block = block("logging", level="info", format="json")
     return [settings_block, discovery, relabel, source, process, loki]
 
 
