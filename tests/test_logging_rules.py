@@ -230,3 +230,14 @@ def test_an_awkward_audit_value_still_gives_a_valid_selector() -> None:
     ]
 
     assert parse_logql([str(audit.attribute("selector"))]) == [("LogExpr", ())]
+
+
+def test_prometheus_never_loads_the_logql_rules(any_stack: str) -> None:
+    """LogQL means nothing to Prometheus: the log rules reach the Loki container only."""
+    holders = {
+        container
+        for (container, _), content in preview_of(any_stack).files().items()
+        if "PythonTracebackBurst" in content
+    }
+
+    assert holders == {f"{any_stack}-loki"}
