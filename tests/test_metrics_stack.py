@@ -46,7 +46,14 @@ def test_ports_are_published_on_loopback_only(stack: str) -> None:
 
 def test_a_port_opened_in_the_settings_listens_on_every_interface() -> None:
     """`ports.public` opens one role's ports, and only that role's."""
-    preview = run_preview("staging", overrides={"ports": {"public": ["grafana"]}})
+    # With edge security on, only the edge proxy may be public; this stack goes without it.
+    preview = run_preview(
+        "staging",
+        overrides={
+            "ports": {"public": ["grafana"]},
+            "components": {"edge_security": False},
+        },
+    )
 
     grafana = preview.named("metrics-grafana").inputs
     prometheus = preview.named("metrics-prometheus").inputs
