@@ -30,8 +30,7 @@ def render_blackbox_config(settings: Settings) -> str:
 
 
 def blackbox_config(settings: Settings) -> dict[str, Any]:
-    """The Blackbox Exporter's config as a Python structure: generic modules plus one per
-    service whose health check expects something other than a 2xx answer."""
+    """The exporter's modules: generic ones, and one per service expecting more than a 2xx."""
     timeout = f"{probe_timeout_seconds(settings.metrics):g}s"
     modules: dict[str, dict[str, Any]] = {
         HTTP_2XX: {"prober": "http", "timeout": timeout, "http": dict(_IP_PROTOCOL)},
