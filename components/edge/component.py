@@ -91,8 +91,11 @@ class EdgeSecurity(pulumi.ComponentResource):
     ) -> None:
         super().__init__("observability:edge:EdgeSecurity", name, None, opts)
         edge = settings.edge
-        if edge.zone_id is None or edge.origin is None:
-            raise ValueError("EdgeSecurity needs edge.zone_id and edge.origin in the settings")
+        hostnames = render_zone.certificate_hostnames(settings)
+        if edge.zone_id is None or edge.origin is None or not hostnames:
+            raise ValueError(
+                "EdgeSecurity needs edge.zone_id, edge.origin and at least one host name to serve"
+            )
         zone_id = edge.zone_id
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(
@@ -118,20 +121,6 @@ class EdgeSecurity(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        for record in render_zone.dns_records(settings):
-            cloudflare.DnsRecord(
-                f"{name}-{record.role}-record",
-                zone_id=zone_id,
-                name=record.name,
-                type=record.type,
-                content=record.content,
-                proxied=True,
-                ttl=render_zone.AUTOMATIC_TTL,
-                comment=f"observability {settings.stack}: {record.role}",
-                opts=child,
-            )
-
-        hostnames = render_zone.certificate_hostnames(settings)
         key = tls.PrivateKey(f"{name}-origin-key", algorithm="ECDSA", ecdsa_curve="P256", opts=kept)
         # The mock engine does not apply the provider's secret marking, so mark it here too.
         private_key_pem: pulumi.Output[str] = pulumi.Output.secret(key.private_key_pem)
@@ -194,6 +183,20 @@ class EdgeSecurity(pulumi.ComponentResource):
             # Once the origin demands Cloudflare's client certificate, Cloudflare must send it.
             depends_on=[origin_pulls] if origin_pulls is not None else [],
         )
+
+        for record in render_zone.dns_records(settings):
+            cloudflare.DnsRecord(
+                f"{name}-{record.role}-record",
+                zone_id=zone_id,
+                name=record.name,
+                type=record.type,
+                content=record.content,
+                proxied=True,
+                ttl=render_zone.AUTOMATIC_TTL,
+                comment=f"observability {settings.stack}: {record.role}",
+                # Cloudflare sends traffic here only once the origin serves its certificate.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy]),
+            )
 
         if edge.zone_owner:
             for setting_id, value in render_zone.ZONE_SETTINGS:
