@@ -21,7 +21,7 @@ from config.base import Duration, Hostname, Slug, StrictModel, seconds
 Plan = Literal["free", "pro", "business", "enterprise"]
 HostRole = Literal["app", "api", "grafana", "status"]
 Counting = Literal["ip", "ip_with_nat"]
-RateLimitAction = Literal["block", "managed_challenge", "js_challenge", "challenge", "log"]
+RuleAction = Literal["block", "managed_challenge", "js_challenge", "challenge", "log"]
 ChallengeAction = Literal["managed_challenge", "js_challenge", "challenge", "block"]
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -223,7 +223,7 @@ class RateLimit(StrictModel):
     """The counting period; the plan limits which values are allowed."""
     mitigation_timeout: Seconds = "10m"
     """How long the action lasts once the rate is exceeded; limited by the plan."""
-    action: RateLimitAction = "block"
+    action: RuleAction = "block"
     """`block`, `managed_challenge`, `js_challenge`, `challenge`, or `log` (enterprise)."""
     counting: Counting = "ip"
     """Counted per `ip`, or per `ip_with_nat` (business plan and up)."""
@@ -257,7 +257,7 @@ class WafSettings(StrictModel):
     """OWASP rules up to this paranoia level run; higher levels catch more and misfire more."""
     owasp_score_threshold: Literal[25, 40, 60] = 40
     """OWASP anomaly score that triggers the action: 25 high, 40 medium, 60 low sensitivity."""
-    owasp_action: RateLimitAction = "block"
+    owasp_action: RuleAction = "block"
     """What happens above the OWASP threshold; `log` needs enterprise."""
     probe_paths: list[UrlPath] = Field(default_factory=lambda: list(DEFAULT_PROBE_PATHS))
     """Lower-case path prefixes blocked on every host name; scanners try them everywhere."""
@@ -362,7 +362,7 @@ class EdgeSettings(StrictModel):
         Ownership and plan rules hold whether or not the stack deploys the edge; the rest only
         matters when components.edge_security is on.
         """
-        problems = ownership_problems(self) or [*waf_problems(self.waf), *plan_problems(self)]
+        problems = ownership_problems(self) or [*rule_problems(self), *plan_problems(self)]
         if problems:
             # The settings loader prefixes the first line with the namespace; the rest need it too.
             raise ValueError(f"\n{_NAMESPACE}:".join(problems))
@@ -414,10 +414,6 @@ class EdgeSettings(StrictModel):
 def ownership_problems(edge: EdgeSettings) -> list[str]:
     """Settings only the zone's owner may declare, set on a stack that does not own it."""
     if edge.zone_owner:
-        names = [limit.name for limit in edge.rate_limits]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            return [f"edge.rate_limits names must be unique, got {duplicates} more than once"]
         return []
     return [
         f"edge.{key} is set, but this stack does not own the zone (edge.zone_owner is "
@@ -427,9 +423,14 @@ def ownership_problems(edge: EdgeSettings) -> list[str]:
     ]
 
 
-def waf_problems(waf: WafSettings) -> list[str]:
-    """Custom rule settings that contradict each other."""
+def rule_problems(edge: EdgeSettings) -> list[str]:
+    """Rule settings that contradict each other, whatever the plan."""
     problems = []
+    names = [limit.name for limit in edge.rate_limits]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        problems.append(f"edge.rate_limits names must be unique, got {duplicates} more than once")
+    waf = edge.waf
     upper = [path for path in waf.probe_paths if path != path.lower()]
     if upper:
         problems.append(
