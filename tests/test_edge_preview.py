@@ -151,6 +151,11 @@ def test_the_proxy_receives_its_config_certificate_secret_key_and_the_pull_ca(st
     config = json.loads(uploads[render_origin.CONFIG_PATH]["content"])
     policy = config["apps"]["http"]["servers"]["origin"]["tls_connection_policies"][0]
     assert policy["client_authentication"]["mode"] == "require_and_verify"
+    # Every file Caddy reads is one the container receives: a missing CA file fails open in
+    # Caddy before 2.11.1, so the paths must agree exactly.
+    (loaded,) = config["apps"]["tls"]["certificates"]["load_files"]
+    read = {*policy["client_authentication"]["trusted_ca_certs_pem_files"], loaded["certificate"]}
+    assert read | {loaded["key"]} == set(uploads) - {render_origin.CONFIG_PATH}
     assert "PRIVATE KEY" not in uploads[render_origin.CONFIG_PATH]["content"]
 
 
