@@ -114,8 +114,9 @@ def service_container(
         None
         if spec.host_namespaces
         else [
-            docker.ContainerNetworksAdvancedArgs(name=name, aliases=[spec.role])
-            for name in (network, *spec.networks)
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.role]),
+            # On other networks the container keeps its own name, so roles never shadow theirs.
+            *(docker.ContainerNetworksAdvancedArgs(name=name) for name in spec.networks),
         ]
     )
 

@@ -106,8 +106,18 @@ def test_containers_join_the_stack_network_under_their_role_name() -> None:
     assert network["ipamConfigs"] == [{"subnet": "172.30.0.0/24", "gateway": "172.30.0.1"}]
     prometheus = preview.named("metrics-prometheus").inputs
     assert prometheus["networksAdvanced"] == [
-        {"name": "prod-observability", "aliases": ["prometheus"]}
+        {"name": "prod-observability", "aliases": ["prometheus"]},
+        {"name": "product"},
     ]
+
+
+def test_the_local_stack_reaches_services_on_the_laptop_through_the_host_gateway() -> None:
+    """Prometheus and the blackbox exporter resolve host.docker.internal on Linux engines too."""
+    preview = preview_of("local")
+
+    for role in ("prometheus", "blackbox"):
+        hosts = preview.named(f"metrics-{role}").inputs["hosts"]
+        assert hosts == [{"host": "host.docker.internal", "ip": "host-gateway"}]
 
 
 def test_grafana_admin_password_is_generated_and_stays_secret() -> None:

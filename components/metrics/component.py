@@ -28,6 +28,10 @@ ALERTMANAGER_PORT = 9093
 GRAFANA_PORT = 3000
 CADVISOR_PORT = 8080
 
+# Docker's name for the host itself, which Linux engines only resolve when asked; the local stack
+# reaches the services running on the laptop through it.
+HOST_GATEWAY = docker.ContainerHostArgs(host="host.docker.internal", ip="host-gateway")
+
 
 def _http_check(port: int, path: str) -> HealthCheck:
     return HealthCheck(test=["CMD", "wget", "-q", "--spider", f"http://127.0.0.1:{port}{path}"])
@@ -82,6 +86,9 @@ class MetricsStack(pulumi.ComponentResource):
                 ],
                 mounts=[Mount(target="/prometheus", source=prometheus_data.name)],
                 ports=[Port(PROMETHEUS_PORT, PROMETHEUS_PORT)],
+                # The product's services are scraped on their own network.
+                networks=[settings.ports.app_network] if settings.ports.app_network else [],
+                hosts=[HOST_GATEWAY],
             ),
         )
 
@@ -162,6 +169,7 @@ class MetricsStack(pulumi.ComponentResource):
                 ],
                 # ICMP probes open raw sockets.
                 capabilities=docker.ContainerCapabilitiesArgs(adds=["CAP_NET_RAW"]),
+                hosts=[HOST_GATEWAY],
             ),
         )
 
