@@ -85,6 +85,7 @@ def test_prometheus_scrapes_itself_the_host_the_containers_and_every_service(sta
         "blackbox": ["blackbox:9115"],
         "loki": ["loki:3100"],
         "alloy": ["alloy:12345"],
+        "pushgateway": ["pushgateway:9091"],
         "probe": [service.health_url for service in settings.services],
         "api": ["backend:8000"],
     }
@@ -222,3 +223,13 @@ def test_a_service_cannot_take_the_name_of_one_of_the_stacks_own_jobs(name: str)
         rf"jobs \[.*\], got \['{name}'\]$",
     ):
         stack_settings("staging", {"services": services})
+
+
+def test_backup_results_pushed_to_the_pushgateway_are_scraped_with_their_own_labels() -> None:
+    """With backups on, the Pushgateway is scraped and keeps the labels the runs pushed."""
+    with_backups = jobs(preview_of("staging"))
+    without = jobs(run_preview("staging", overrides={"components": {"backups": False}}))
+
+    assert with_backups["pushgateway"]["honor_labels"] is True
+    assert targets(with_backups["pushgateway"]) == ["pushgateway:9091"]
+    assert "pushgateway" not in without

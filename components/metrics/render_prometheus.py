@@ -27,6 +27,7 @@ GRAFANA_ADDRESS = "grafana:3000"
 BLACKBOX_ADDRESS = "blackbox:9115"
 LOKI_ADDRESS = "loki:3100"
 ALLOY_ADDRESS = "alloy:12345"
+PUSHGATEWAY_ADDRESS = "pushgateway:9091"
 NODE_EXPORTER_PORT = 9100
 
 # Node Exporter listens on the host's address on the stack network, which says nothing to the
@@ -82,6 +83,10 @@ def scrape_configs(settings: Settings) -> list[dict[str, Any]]:
     if settings.components.logging:
         jobs.append(static_scrape_config("loki", LOKI_ADDRESS))
         jobs.append(static_scrape_config("alloy", ALLOY_ADDRESS))
+    if settings.components.backups:
+        # Backup runs push their results; their own job and instance labels must survive.
+        pushgateway = static_scrape_config("pushgateway", PUSHGATEWAY_ADDRESS)
+        jobs.append({**pushgateway, "honor_labels": True})
     jobs.append(probe_scrape_config(settings))
     jobs.extend(
         service_scrape_config(service.name, service.metrics_target, service.metrics_path)
