@@ -1,6 +1,7 @@
 # Everyday commands. `make test` is what CI runs.
 PYTHON := .venv/bin/python
 STACK ?= staging
+OUTAGES ?= 5
 
 .PHONY: test unit lint preview previews bench lock tools reference clean
 
@@ -21,7 +22,7 @@ previews: .venv/.installed
 	for stack in prod staging local; do $(PYTHON) -m preview $$stack || exit 1; done
 
 bench: .venv/.installed
-	$(PYTHON) -m bench
+	$(PYTHON) -m bench --outages $(OUTAGES)
 
 # Regenerate the hashed lock file after editing requirements.in.
 lock:

@@ -11,8 +11,8 @@ from config.base import Duration, StrictModel
 # Memory limits in MiB. The backup runner streams a tar.gz of at most a few GB; pg_dump holds
 # one table's rows at a time; the Pushgateway keeps a handful of series.
 DEFAULT_MEMORY_MB = {
-    "backup": 256,
-    "postgres-dump": 256,
+    "backup": 128,
+    "postgres-dump": 128,
     "pushgateway": 64,
 }
 

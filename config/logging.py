@@ -31,7 +31,7 @@ DAY_SECONDS = 86400
 # Memory limits in MiB. Loki runs every component in one process and holds the recent chunks
 # of a few hundred streams plus its query caches; Alloy tails a few dozen containers.
 DEFAULT_MEMORY_MB = {
-    "loki": 1024,
+    "loki": 768,
     "alloy": 256,
 }
 

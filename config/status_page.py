@@ -24,7 +24,7 @@ DEFAULT_BACKUP_PUSH_INTERVAL = "25h"
 
 # Memory limits in MiB: Uptime Kuma is a Node.js server holding a few days of heartbeats in
 # SQLite; AutoKuma is a small Rust program.
-DEFAULT_MEMORY_MB = {"uptime-kuma": 512, "autokuma": 64}
+DEFAULT_MEMORY_MB = {"uptime-kuma": 384, "autokuma": 64}
 
 NotificationChannel = Literal["slack", "email"]
 

@@ -26,7 +26,7 @@ def test_the_harness_reads_the_stack_file_the_mock_engine_ignores() -> None:
     prometheus = preview_of("staging").named("metrics-prometheus")
 
     assert "--storage.tsdb.retention.time=7d" in prometheus.inputs["command"]
-    assert prometheus.inputs["memory"] == 768
+    assert prometheus.inputs["memory"] == 512
 
 
 def test_a_missing_required_key_fails_naming_that_key() -> None:
