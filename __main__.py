@@ -4,8 +4,8 @@ import pulumi
 
 from components.backups import Backups, backup_rule_files
 from components.containers import volume_name
-from components.logging import LoggingStack, object_storage_credentials
 from components.edge import EdgeSecurity
+from components.logging import LoggingStack, object_storage_credentials
 from components.metrics import MetricsStack
 from components.network import StackNetwork
 from components.secrets import SecretStore

@@ -18,8 +18,13 @@ from components.containers import (
     service_container,
 )
 from components.images import image
-from components.metrics import render_alertmanager, render_blackbox, render_grafana
-from components.metrics import render_prometheus, render_rules
+from components.metrics import (
+    render_alertmanager,
+    render_blackbox,
+    render_grafana,
+    render_prometheus,
+    render_rules,
+)
 from config.secrets import StackSecrets
 from config.settings import Settings
 
