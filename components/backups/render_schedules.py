@@ -98,6 +98,8 @@ def pushgateway_url(schedule: Schedule) -> str:
 
 def push_monitor_url(push_url: str) -> str:
     """The shoutrrr URL that calls a status page push URL; its query reaches the target."""
+    # Limitation: the runner notifies every URL after each run, failed or not, so the push
+    # monitor shows that backups run; failed backups alert through Prometheus (BackupFailed).
     return f"generic+{push_url}"
 
 
