@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from components.backups import render_alerts, render_schedules, render_storage
+from components.bucket_policies import bucket_policy, policy_json
 from config import ConfigError, settings_from_config
 from preview import Preview
 from tests.conftest import preview_of, real_tool
@@ -45,9 +46,7 @@ def _policy(preview: Preview, name: str) -> dict[str, Any]:
 
 
 def _findings(document: dict[str, Any]) -> list[tuple[str, str]]:
-    policy = analyze_policy_string(
-        render_storage.policy_json(document), include_community_auditors=True
-    )
+    policy = analyze_policy_string(policy_json(document), include_community_auditors=True)
     return [(finding.issue, str(finding.detail)) for finding in policy.findings]
 
 
@@ -154,7 +153,7 @@ def test_the_writer_may_only_put_and_list_under_the_backup_prefixes(deployed_sta
 @pytest.mark.parametrize(
     "document",
     [
-        render_storage.bucket_policy(BUCKET, KEY),
+        bucket_policy(BUCKET, KEY),
         render_storage.writer_policy(BUCKET, KEY, "eu-central-1"),
         render_storage.replication_policy(
             BUCKET,

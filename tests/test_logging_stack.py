@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
+from components.bucket_policies import bucket_policy, policy_json
 from components.images import image
 from components.logging import render_alloy, render_loki
 from components.logging.component import go_memory_limit
-from components.logging.render_storage import bucket_policy, loki_identity_policy, policy_json
+from components.logging.render_storage import loki_identity_policy
 from preview import Preview, run_preview
 from preview.harness import SECRET_MARK
 from tests.conftest import preview_of

@@ -9,6 +9,8 @@ import pulumi_aws as aws
 
 from components.backups import render_schedules as schedules
 from components.backups import render_storage as storage
+from components.bucket_policies import bucket_arn, bucket_name, policy_json
+from components.buckets import hardened_bucket
 from components.containers import (
     ContainerFile,
     ContainerSpec,
@@ -22,9 +24,6 @@ from config.settings import Settings
 
 GOVERNANCE = "GOVERNANCE"
 # The SDK's names for these nested inputs run past a line.
-SseByDefaultArgs = (
-    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
-)
 LockRetentionArgs = aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs
 DeleteMarkerReplicationArgs = aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs
 SseKmsObjectsArgs = (
@@ -68,7 +67,7 @@ class Backups(pulumi.ComponentResource):
         key = self._key("key", region=None)
         bucket, guards = self._bucket(
             "bucket",
-            account_id.apply(lambda account: storage.bucket_name(settings, account)),
+            account_id.apply(lambda account: bucket_name(settings, account, "backups")),
             key,
             region=None,
         )
@@ -80,7 +79,7 @@ class Backups(pulumi.ComponentResource):
             replica_key = self._key("replica-key", region=replica_region)
             replica, replica_guards = self._bucket(
                 "replica",
-                account_id.apply(lambda account: storage.bucket_name(settings, account, "replica")),
+                account_id.apply(lambda account: bucket_name(settings, account, "replica")),
                 replica_key,
                 region=replica_region,
             )
@@ -157,70 +156,19 @@ class Backups(pulumi.ComponentResource):
         settings = self._settings
         lock_days = settings.backups.lock_days(settings.prod)
         resource = f"{self._name}-{role}"
-        child = pulumi.ResourceOptions(parent=self)
-
-        bucket = aws.s3.Bucket(
+        hardened = hardened_bucket(
             resource,
-            bucket=name,
-            # Staging may be destroyed and brought up again; prod never loses its backups.
-            force_destroy=not settings.prod,
-            object_lock_enabled=lock_days is not None,
+            name=name,
+            lifecycle=storage.lifecycle_rules(settings),
+            kms_key_arn=key.arn,
             region=region,
             tags=self._tags(),
-            opts=self._protected(),
+            # In prod, losing the bucket loses every backup.
+            protect=settings.prod,
+            parent=self,
+            object_lock_enabled=lock_days is not None,
         )
-        versioning = aws.s3.BucketVersioning(
-            f"{resource}-versioning",
-            bucket=bucket.bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            region=region,
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{resource}-encryption",
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=SseByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                    blocked_encryption_types=["SSE-C"],
-                )
-            ],
-            region=region,
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{resource}-public-access",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=child,
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{resource}-policy",
-            bucket=bucket.bucket,
-            policy=pulumi.Output.all(bucket.bucket, key.arn).apply(
-                lambda values: storage.policy_json(storage.bucket_policy(*values))
-            ),
-            region=region,
-            # S3 rejects a policy while the public access block is being changed.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
-        lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{resource}-lifecycle",
-            bucket=bucket.bucket,
-            rules=[_lifecycle_rule(rule) for rule in storage.lifecycle_rules(settings)],
-            region=region,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        guards: list[pulumi.Resource] = [versioning, encryption, public_access, policy, lifecycle]
+        bucket, versioning, guards = hardened.bucket, hardened.versioning, [*hardened.guards]
 
         if lock_days is not None:
             guards.append(
@@ -249,7 +197,7 @@ class Backups(pulumi.ComponentResource):
             f"{self._name}-writer-policy",
             user=user.name,
             policy=pulumi.Output.all(bucket.bucket, key.arn).apply(
-                lambda values: storage.policy_json(
+                lambda values: policy_json(
                     storage.writer_policy(values[0], values[1], self._region)
                 )
             ),
@@ -273,7 +221,7 @@ class Backups(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-replication-role",
             name=f"{settings.project}-{settings.stack}-backup-replication",
-            assume_role_policy=storage.policy_json(storage.replication_trust_policy()),
+            assume_role_policy=policy_json(storage.replication_trust_policy()),
             tags=self._tags(),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -283,7 +231,7 @@ class Backups(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 source.bucket, replica.bucket, source_key.arn, replica_key.arn
             ).apply(
-                lambda values: storage.policy_json(
+                lambda values: policy_json(
                     storage.replication_policy(
                         values[0],
                         values[1],
@@ -310,7 +258,7 @@ class Backups(pulumi.ComponentResource):
                         sse_kms_encrypted_objects=SseKmsObjectsArgs(status="Enabled")
                     ),
                     destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=replica.bucket.apply(storage.bucket_arn),
+                        bucket=replica.bucket.apply(bucket_arn),
                         encryption_configuration=ReplicaEncryptionArgs(
                             replica_kms_key_id=replica_key.arn
                         ),
@@ -470,38 +418,3 @@ def _notification_urls(
     if push is None:
         return schedules.notification_urls(schedule, None)
     return pulumi.Output.secret(push.apply(lambda url: schedules.notification_urls(schedule, url)))
-
-
-def _lifecycle_rule(rule: storage.LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
-    expiration = None
-    if rule.expire_days is not None or rule.expire_delete_markers:
-        expiration = aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-            days=rule.expire_days,
-            expired_object_delete_marker=rule.expire_delete_markers or None,
-        )
-    transitions = None
-    if rule.transition_class is not None:
-        transitions = [
-            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                storage_class=rule.transition_class, days=rule.transition_days
-            )
-        ]
-    noncurrent = None
-    if rule.noncurrent_days is not None:
-        noncurrent = aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-            noncurrent_days=rule.noncurrent_days
-        )
-    abort = None
-    if rule.abort_multipart_days is not None:
-        abort = aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-            days_after_initiation=rule.abort_multipart_days
-        )
-    return aws.s3.BucketLifecycleConfigurationRuleArgs(
-        id=rule.id,
-        status="Enabled",
-        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=rule.prefix),
-        expiration=expiration,
-        transitions=transitions,
-        noncurrent_version_expiration=noncurrent,
-        abort_incomplete_multipart_upload=abort,
-    )

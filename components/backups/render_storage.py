@@ -1,51 +1,23 @@
-"""The backup bucket's name, lifecycle rules and the IAM policy documents around it.
+"""The backup bucket's lifecycle rules and the IAM policy documents around it.
 
-Pure functions: settings and ARNs in, Python structures out; `policy_json` serialises them.
+Pure functions: settings and ARNs in, Python structures out; `bucket_policies.policy_json`
+serialises them. The bucket itself is the project's hardened bucket (`components/buckets.py`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
+from components.bucket_policies import VERSION, LifecycleRule, Policy, bucket_arn
 from config.settings import Settings
 
-VERSION = "2012-10-17"
 TIERS = ("daily", "weekly")
 """The top-level prefixes of the bucket: one per schedule tier."""
-
-Policy = dict[str, Any]
-
-
-def bucket_name(settings: Settings, account_id: str, suffix: str = "backups") -> str:
-    """A globally unique bucket name, such as `observability-prod-backups-123456789012`."""
-    return f"{settings.project}-{settings.stack}-{suffix}-{account_id}"
-
-
-def bucket_arn(name: str) -> str:
-    """The ARN of a bucket."""
-    return f"arn:aws:s3:::{name}"
 
 
 def s3_endpoint(region: str) -> str:
     """The regional S3 endpoint; clients that see the region in it never ask for it."""
     return f"s3.{region}.amazonaws.com"
-
-
-@dataclass(frozen=True)
-class LifecycleRule:
-    """One lifecycle rule; exactly one prefix filter ("" is the whole bucket)."""
-
-    id: str
-    prefix: str
-    expire_days: int | None = None
-    transition_days: int | None = None
-    transition_class: str | None = None
-    noncurrent_days: int | None = None
-    expire_delete_markers: bool = False
-    abort_multipart_days: int | None = None
 
 
 def lifecycle_rules(settings: Settings) -> list[LifecycleRule]:
@@ -74,52 +46,6 @@ def lifecycle_rules(settings: Settings) -> list[LifecycleRule]:
             abort_multipart_days=backups.abort_multipart_days,
         ),
     ]
-
-
-def bucket_policy(bucket: str, key_arn: str) -> Policy:
-    """Refuse plain HTTP, and uploads that ask for any encryption but SSE-KMS with our key.
-
-    An upload that names no encryption gets the bucket's default, SSE-KMS with the same key,
-    so no object is ever stored any other way. Such uploads stay allowed because the volume
-    backup image cannot send the encryption header.
-    """
-    arn = bucket_arn(bucket)
-    objects = f"{arn}/*"
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {
-                "Sid": "DenyPlainHttp",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, objects],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "DenyUploadsNotEncryptedWithKms",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                    "Null": {"s3:x-amz-server-side-encryption": "false"},
-                },
-            },
-            {
-                "Sid": "DenyUploadsWithAnotherKey",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "ArnNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
-                    "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
-                },
-            },
-        ],
-    }
 
 
 def writer_policy(bucket: str, key_arn: str, region: str) -> Policy:
@@ -233,8 +159,3 @@ def replication_policy(
             },
         ],
     }
-
-
-def policy_json(policy: Mapping[str, Any]) -> str:
-    """A policy document as the provider receives it: stable key order, compact."""
-    return json.dumps(policy, sort_keys=True, separators=(",", ":"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.bucket_policies import bucket_name, policy_json
+from components.buckets import hardened_bucket
 from components.containers import (
     ContainerFile,
     ContainerSpec,
@@ -18,10 +20,6 @@ from components.images import image
 from components.logging import render_alloy, render_dashboard, render_loki, render_rules
 from components.logging import render_storage as storage
 from config.settings import Settings
-
-SseByDefaultArgs = (
-    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
-)
 
 # Alloy's image has bash but neither curl nor wget; bash's /dev/tcp asks for its ready page.
 ALLOY_READY = (
@@ -77,7 +75,7 @@ class LoggingStack(pulumi.ComponentResource):
             bucket, guards = self._bucket()
             self.bucket_name = bucket.bucket
             self.identity_policy = bucket.bucket.apply(
-                lambda name: storage.policy_json(storage.loki_identity_policy(name))
+                lambda name: policy_json(storage.loki_identity_policy(name))
             )
             storage_envs = _credential_envs(object_storage_credentials)
 
@@ -192,93 +190,19 @@ class LoggingStack(pulumi.ComponentResource):
         s3 = settings.logging.s3
         if s3 is None:
             raise ValueError("observability:logging.s3 is required when storage is 's3'")
-        prod = settings.prod
-        resource = f"{self._name}-bucket"
-        child = pulumi.ResourceOptions(parent=self)
-        tags = {"project": settings.project, "stack": settings.stack}
-
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        bucket = aws.s3.Bucket(
-            resource,
-            bucket=identity.account_id.apply(
-                lambda account: storage.bucket_name(settings, account)
-            ),
-            # Staging may be destroyed and brought up again; prod never loses its logs.
-            force_destroy=not prod,
+        hardened = hardened_bucket(
+            f"{self._name}-bucket",
+            name=identity.account_id.apply(lambda account: bucket_name(settings, account, "loki")),
+            lifecycle=storage.lifecycle_rules(),
+            kms_key_arn=None,
             region=s3.region,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=prod, retain_on_delete=prod),
+            tags={"project": settings.project, "stack": settings.stack},
+            # In prod, losing the bucket loses every log line.
+            protect=settings.prod,
+            parent=self,
         )
-        versioning = aws.s3.BucketVersioning(
-            f"{resource}-versioning",
-            bucket=bucket.bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            region=s3.region,
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{resource}-encryption",
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=SseByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                    blocked_encryption_types=["SSE-C"],
-                )
-            ],
-            region=s3.region,
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{resource}-public-access",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=s3.region,
-            opts=child,
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{resource}-policy",
-            bucket=bucket.bucket,
-            policy=bucket.bucket.apply(
-                lambda name: storage.policy_json(storage.bucket_policy(name))
-            ),
-            region=s3.region,
-            # S3 rejects a policy while the public access block is being changed.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
-        lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{resource}-lifecycle",
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-deleted-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=(
-                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=storage.NONCURRENT_DAYS
-                        )
-                    ),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        expired_object_delete_marker=True
-                    ),
-                    abort_incomplete_multipart_upload=(
-                        aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=storage.ABORT_MULTIPART_DAYS
-                        )
-                    ),
-                )
-            ],
-            region=s3.region,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        return bucket, [versioning, encryption, public_access, policy, lifecycle]
+        return hardened.bucket, hardened.guards
 
 
 def _credential_envs(credentials: pulumi.Input[str]) -> list[pulumi.Input[str]]:

@@ -1,25 +1,20 @@
-"""Loki's S3 bucket: its name, policies and the credentials Loki reads it with.
+"""Loki's S3 bucket: its lifecycle, the identity policy and the credentials Loki reads it with.
 
-Pure functions: settings and names in, Python structures out; `policy_json` serialises them.
-The bucket follows the backup bucket's conventions: account-unique name, versions, encryption,
-no public access and TLS only.
+Pure functions: names in, Python structures out; `bucket_policies.policy_json` serialises them.
+The bucket itself is the project's hardened bucket (`components/buckets.py`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from config.settings import Settings
+from components.bucket_policies import VERSION, LifecycleRule, Policy, bucket_arn
 
-VERSION = "2012-10-17"
 # Loki's compactor deletes expired chunks; versioning keeps them this long for recovery, then
 # they go too, so retention still bounds the bucket.
 NONCURRENT_DAYS = 7
 ABORT_MULTIPART_DAYS = 2
-
-Policy = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -30,32 +25,17 @@ class KeyPair:
     secret_access_key: str
 
 
-def bucket_name(settings: Settings, account_id: str) -> str:
-    """A globally unique bucket name, such as `observability-prod-loki-123456789012`."""
-    return f"{settings.project}-{settings.stack}-loki-{account_id}"
-
-
-def bucket_arn(name: str) -> str:
-    """The ARN of a bucket."""
-    return f"arn:aws:s3:::{name}"
-
-
-def bucket_policy(bucket: str) -> Policy:
-    """Refuse every request that does not come over TLS."""
-    arn = bucket_arn(bucket)
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {
-                "Sid": "DenyPlainHttp",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, f"{arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
+def lifecycle_rules() -> list[LifecycleRule]:
+    """The bucket's lifecycle: old versions and stale uploads go; Loki expires current data."""
+    return [
+        LifecycleRule(
+            id="expire-deleted-versions",
+            prefix="",
+            noncurrent_days=NONCURRENT_DAYS,
+            expire_delete_markers=True,
+            abort_multipart_days=ABORT_MULTIPART_DAYS,
+        )
+    ]
 
 
 def loki_identity_policy(bucket: str) -> Policy:
@@ -78,11 +58,6 @@ def loki_identity_policy(bucket: str) -> Policy:
             },
         ],
     }
-
-
-def policy_json(policy: Policy) -> str:
-    """A policy document as compact, stable JSON."""
-    return json.dumps(policy, sort_keys=True, separators=(",", ":"))
 
 
 def parse_credentials(secret: str) -> KeyPair:
