@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
-from config.base import Duration, StrictModel
+from config.base import Duration, MemoryLimits, memory_mb_field
 
 # Memory limits in MiB. The backup runner streams a tar.gz of at most a few GB; pg_dump holds
 # one table's rows at a time; the Pushgateway keeps a handful of series.
@@ -35,7 +35,7 @@ _TIME_OF_DAY = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
 _REGION = r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$"
 
 
-class BackupSettings(StrictModel):
+class BackupSettings(MemoryLimits):
     """Where backups go and how long they are kept."""
 
     daily_at: str = Field(
@@ -80,19 +80,13 @@ class BackupSettings(StrictModel):
         default=None,
         description="Recovery window of deleted secrets: 0, or 7 to 30; prod 30, others 0.",
     )
-    memory_mb: dict[str, PositiveInt] = Field(
-        default_factory=lambda: dict(DEFAULT_MEMORY_MB),
-        description="Memory limits in MiB of the backup runner, dump and Pushgateway containers.",
+    memory_mb: dict[str, PositiveInt] = memory_mb_field(
+        DEFAULT_MEMORY_MB,
+        "Memory limits in MiB of the backup runner, dump and Pushgateway containers.",
     )
 
     @model_validator(mode="after")
     def _consistent(self) -> BackupSettings:
-        unknown = sorted(set(self.memory_mb) - set(DEFAULT_MEMORY_MB))
-        if unknown:
-            raise ValueError(
-                f"memory_mb names unknown containers {unknown}; known: {sorted(DEFAULT_MEMORY_MB)}"
-            )
-
         days = self.secret_recovery_days
         if days is not None and days != 0 and not 7 <= days <= 30:
             raise ValueError(f"secret_recovery_days must be 0 or between 7 and 30, got {days}")
@@ -110,10 +104,6 @@ class BackupSettings(StrictModel):
                 f"got {self.weekly_keep_weeks} weeks and {self.weekly_transition_days} days"
             )
         return self
-
-    def memory_limit(self, container: str) -> int:
-        """The memory limit of one backup container in MiB, the default unless overridden."""
-        return self.memory_mb.get(container, DEFAULT_MEMORY_MB[container])
 
     def lock_days(self, prod: bool) -> int | None:
         """Default object-lock retention in days, or None where the bucket has no lock."""

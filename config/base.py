@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 _DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -27,6 +28,44 @@ class StrictModel(BaseModel):
     """A settings section: unknown keys are errors and values never change after loading."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class MemoryLimits(StrictModel):
+    """A section whose containers' memory limits in MiB its `memory_mb` setting may override.
+
+    The subclass declares `memory_mb = memory_mb_field(defaults)` where it belongs among its
+    settings (the settings reference lists fields in order); the defaults name its containers.
+    """
+
+    if TYPE_CHECKING:
+        memory_mb: dict[str, int]
+
+    @model_validator(mode="after")
+    def _known_containers(self) -> Self:
+        known = self.default_memory_mb()
+        unknown = sorted(set(self.memory_mb) - set(known))
+        if unknown:
+            raise ValueError(
+                f"memory_mb names unknown containers {unknown}; known: {sorted(known)}"
+            )
+        return self
+
+    @classmethod
+    def default_memory_mb(cls) -> dict[str, int]:
+        """Every container of the section and its default memory limit in MiB."""
+        defaults: dict[str, int] = cls.model_fields["memory_mb"].get_default(
+            call_default_factory=True
+        )
+        return defaults
+
+    def memory_limit(self, container: str) -> int:
+        """The memory limit of one of the section's containers in MiB, the default unless set."""
+        return self.memory_mb.get(container, self.default_memory_mb()[container])
+
+
+def memory_mb_field(defaults: Mapping[str, int], description: str | None = None) -> Any:
+    """The `memory_mb` field of a `MemoryLimits` section, defaulting to `defaults`."""
+    return Field(default_factory=lambda: dict(defaults), description=description)
 
 
 def seconds(duration: str) -> float:

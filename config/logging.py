@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.base import Duration, StrictModel, seconds
+from config.base import Duration, MemoryLimits, StrictModel, memory_mb_field, seconds
 
 Environment = Literal["prod", "staging", "local"]
 ObjectStore = Literal["filesystem", "s3"]
@@ -81,7 +81,7 @@ class ObjectStorage(StrictModel):
     )
 
 
-class LoggingSettings(StrictModel):
+class LoggingSettings(MemoryLimits):
     """How logs are collected and kept."""
 
     retention: Duration | None = Field(
@@ -138,9 +138,8 @@ class LoggingSettings(StrictModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$",
         description="The `host` label of every entry; not set: the host of `docker:host`.",
     )
-    memory_mb: dict[str, PositiveInt] = Field(
-        default_factory=lambda: dict(DEFAULT_MEMORY_MB),
-        description="Memory limits in MiB of the `loki` and `alloy` containers.",
+    memory_mb: dict[str, PositiveInt] = memory_mb_field(
+        DEFAULT_MEMORY_MB, "Memory limits in MiB of the `loki` and `alloy` containers."
     )
 
     @field_validator("audit_field")
@@ -180,12 +179,6 @@ class LoggingSettings(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> LoggingSettings:
-        unknown = sorted(set(self.memory_mb) - set(DEFAULT_MEMORY_MB))
-        if unknown:
-            raise ValueError(
-                f"memory_mb names unknown containers {unknown}; known: {sorted(DEFAULT_MEMORY_MB)}"
-            )
-
         if self.retention is not None and seconds(self.audit_retention) < seconds(self.retention):
             raise ValueError(
                 f"audit_retention must not be shorter than retention, "
@@ -213,10 +206,6 @@ class LoggingSettings(StrictModel):
         if seconds(self.audit_retention) < seconds(ordinary):
             return ordinary
         return self.audit_retention
-
-    def memory_limit(self, container: str) -> int:
-        """The memory limit of one logging container in MiB, the default unless overridden."""
-        return self.memory_mb.get(container, DEFAULT_MEMORY_MB[container])
 
 
 def check_schema_periods(periods: list[SchemaPeriod]) -> None:

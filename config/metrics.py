@@ -6,7 +6,16 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from config.base import Duration, Percent, Ratio, Size, StrictModel, seconds
+from config.base import (
+    Duration,
+    MemoryLimits,
+    Percent,
+    Ratio,
+    Size,
+    StrictModel,
+    memory_mb_field,
+    seconds,
+)
 
 DEFAULT_SCRAPE_INTERVAL = "15s"
 DEFAULT_EVALUATION_INTERVAL = "15s"
@@ -29,7 +38,7 @@ _CRITICAL_DEFAULT: tuple[Receiver, ...] = ("pagerduty", "slack")
 _WARNING_DEFAULT: tuple[Receiver, ...] = ("slack",)
 
 
-class MetricsSettings(StrictModel):
+class MetricsSettings(MemoryLimits):
     """How Prometheus collects, evaluates and keeps metrics."""
 
     scrape_interval: Duration = DEFAULT_SCRAPE_INTERVAL
@@ -37,25 +46,12 @@ class MetricsSettings(StrictModel):
     probe_interval: Duration = DEFAULT_SCRAPE_INTERVAL
     retention_time: Duration = DEFAULT_RETENTION_TIME
     retention_size: Size = DEFAULT_RETENTION_SIZE
-    memory_mb: dict[str, PositiveInt] = Field(default_factory=lambda: dict(DEFAULT_MEMORY_MB))
+    memory_mb: dict[str, PositiveInt] = memory_mb_field(DEFAULT_MEMORY_MB)
     grafana_admin_user: str = Field(
         default="admin",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
         description="Grafana's admin login; its password is generated and kept as a secret.",
     )
-
-    @model_validator(mode="after")
-    def _known_containers(self) -> MetricsSettings:
-        unknown = sorted(set(self.memory_mb) - set(DEFAULT_MEMORY_MB))
-        if unknown:
-            raise ValueError(
-                f"memory_mb names unknown containers {unknown}; known: {sorted(DEFAULT_MEMORY_MB)}"
-            )
-        return self
-
-    def memory_limit(self, container: str) -> int:
-        """The memory limit of one metrics container in MiB, the default unless overridden."""
-        return self.memory_mb.get(container, DEFAULT_MEMORY_MB[container])
 
 
 class AlertSettings(StrictModel):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, PositiveInt, model_validator
 
-from config.base import Duration, Slug, StrictModel, seconds
+from config.base import Duration, MemoryLimits, Slug, StrictModel, memory_mb_field, seconds
 
 # Uptime Kuma 2 accepts check intervals from 20 seconds up to 24 days.
 MIN_INTERVAL_SECONDS = 20
@@ -135,7 +135,7 @@ class MaintenanceWindow(StrictModel):
         return int(seconds(self.duration) // 60)
 
 
-class StatusPageSettings(StrictModel):
+class StatusPageSettings(MemoryLimits):
     """Uptime Kuma, its monitors declared from `services`, and the public status page."""
 
     title: str = Field(default="Service status", min_length=1, max_length=150)
@@ -160,16 +160,11 @@ class StatusPageSettings(StrictModel):
     """Recurring maintenance windows."""
     admin_username: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{3,64}$")
     """Uptime Kuma's administrator, whose generated password AutoKuma logs in with."""
-    memory_mb: dict[str, PositiveInt] = Field(default_factory=lambda: dict(DEFAULT_MEMORY_MB))
+    memory_mb: dict[str, PositiveInt] = memory_mb_field(DEFAULT_MEMORY_MB)
     """Memory limits in MiB of `uptime-kuma` and `autokuma`."""
 
     @model_validator(mode="after")
-    def _known_containers(self) -> StatusPageSettings:
-        unknown = sorted(set(self.memory_mb) - set(DEFAULT_MEMORY_MB))
-        if unknown:
-            raise ValueError(
-                f"memory_mb names unknown containers {unknown}; known: {sorted(DEFAULT_MEMORY_MB)}"
-            )
+    def _distinct_notifications(self) -> StatusPageSettings:
         if self.notifications is not None and len(set(self.notifications)) != len(
             self.notifications
         ):
@@ -209,7 +204,3 @@ class StatusPageSettings(StrictModel):
     def override(self, service: str) -> MonitorOverride:
         """The extras and timings of one service, empty unless the settings give some."""
         return self.monitors.get(service, MonitorOverride())
-
-    def memory_limit(self, container: str) -> int:
-        """The memory limit of `uptime-kuma` or `autokuma` in MiB."""
-        return self.memory_mb.get(container, DEFAULT_MEMORY_MB[container])
