@@ -20,6 +20,7 @@ from tests.conftest import real_tool
 from tests.test_edge_settings import settings_with
 
 HOSTS = ("grafana.example.com", "status.example.com")
+SLUG = "acme"
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -107,7 +108,11 @@ def test_caddy_accepts_the_rendered_configuration(stack: str, pki: Path, tmp_pat
 
 def test_caddy_rejects_a_configuration_with_a_misspelled_key(pki: Path, tmp_path: Path) -> None:
     """The validator is strict, so a passing run above means something."""
-    config = render_origin.caddy_config({"grafana.example.com": "grafana:3000"})
+    # With the certificates in place, the misspelled key is the only thing wrong: Caddy loads
+    # its apps in no fixed order, and a missing file would otherwise be reported first.
+    config = render_origin.caddy_config(
+        {"grafana.example.com": "grafana:3000"}, tls_dir=str(tls_dir(pki, "pull-ca"))
+    )
     config["apps"]["http"]["servers"]["origin"]["tls_connection_policy"] = []
     path = tmp_path / "caddy.json"
     path.write_text(json.dumps(config))
@@ -145,23 +150,61 @@ def test_the_shipped_origin_pull_ca_is_cloudflares_intact_self_signed_certificat
     assert "notAfter=Nov  1 17:00:00 2029 GMT" in subject
 
 
-def test_the_origin_routes_grafana_and_the_status_page_to_their_containers() -> None:
-    """Prod's proxy sends each public host name to its container on the stack's networks."""
-    assert render_origin.origin_routes(settings_with("prod")) == {
+def test_the_origin_routes_each_public_host_name_to_its_container() -> None:
+    """Prod's proxy sends the app, API and Grafana whole, and the status host to Uptime Kuma."""
+    settings = settings_with("prod", status_page={"slug": SLUG})
+
+    assert render_origin.origin_routes(settings) == {
         "app.example.com": "frontend:3000",
         "api.example.com": "backend:8000",
         "grafana.example.com": "grafana:3000",
-        "status.example.com": "uptime-kuma:3001",
+    }
+    assert render_origin.status_page_route(settings) == render_origin.StatusPageRoute(
+        hostname="status.example.com", upstream="uptime-kuma:3001", slug=SLUG
+    )
+
+
+def test_a_stack_without_the_status_page_has_no_status_route() -> None:
+    """With components.status_page off, the status host name is not served at all."""
+    settings = settings_with("prod", components={"status_page": False})
+
+    assert render_origin.status_page_route(settings) is None
+    assert "status.example.com" not in render_origin.render_caddy_config(settings)
+
+
+def test_the_status_host_name_passes_only_the_configured_status_page() -> None:
+    """The proxied paths name the configured slug and no setup, login or socket.io path."""
+    settings = settings_with("prod", status_page={"slug": SLUG})
+    config = json.loads(render_origin.render_caddy_config(settings))
+    (status,) = [
+        route
+        for route in config["apps"]["http"]["servers"]["origin"]["routes"]
+        if route.get("match") == [{"host": ["status.example.com"]}]
+    ]
+    redirect, proxied, refused = status["handle"][0]["routes"]
+
+    assert redirect["handle"][0]["headers"] == {"Location": [f"/status/{SLUG}"]}
+    assert proxied["match"][0]["method"] == ["GET", "HEAD"]
+    paths = proxied["match"][0]["path"]
+    assert f"/api/status-page/heartbeat/{SLUG}" in paths
+    assert not [path for path in paths if "setup" in path or "socket.io" in path]
+    assert not [path for path in paths if path.startswith("/status/") and SLUG not in path]
+    assert refused == {
+        "handle": [{"handler": "static_response", "status_code": 404}],
+        "terminal": True,
     }
 
 
 class _Upstream(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = f"upstream saw host {self.headers['Host']}".encode()
+        body = f"upstream saw host {self.headers['Host']} path {self.path}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.do_GET()
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -177,7 +220,8 @@ def running_proxy(pki: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     home = tmp_path_factory.mktemp("caddy-home")
     port, health = free_port(), free_port()
     config = render_origin.caddy_config(
-        {host: upstream_address for host in HOSTS},
+        {"grafana.example.com": upstream_address},
+        status_page=render_origin.StatusPageRoute("status.example.com", upstream_address, SLUG),
         tls_dir=str(tls_dir(pki, "pull-ca")),
         listen=f"127.0.0.1:{port}",
         health_listen=f"127.0.0.1:{health}",
@@ -212,13 +256,23 @@ def running_proxy(pki: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def https_get(
-    port: int, server_name: str, client: str | None, pki: Path, host: str | None = None
+    port: int,
+    server_name: str,
+    client: str | None,
+    pki: Path,
+    host: str | None = None,
+    path: str = "/",
+    method: str = "GET",
+    headers: str = "",
 ) -> str:
-    """The raw response to `GET /` over TLS to `server_name`, with the `client` certificate."""
+    """The raw response to a request over TLS to `server_name`, with the `client` certificate."""
     context = ssl.create_default_context(cafile=str(pki / "origin-ca.pem"))
     if client is not None:
         context.load_cert_chain(str(pki / f"{client}.pem"), str(pki / f"{client}.key"))
-    request = f"GET / HTTP/1.1\r\nHost: {host or server_name}\r\nConnection: close\r\n\r\n"
+    request = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host or server_name}\r\n{headers}"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
     with (
         socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=server_name) as tls,
@@ -261,4 +315,107 @@ def test_a_host_header_the_origin_does_not_serve_is_misdirected(
     )
 
     assert response.startswith("HTTP/1.1 421")
+    assert "upstream saw" not in response
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/status/{SLUG}",
+        f"/status/{SLUG}/rss",
+        f"/api/status-page/{SLUG}",
+        f"/api/status-page/{SLUG}/manifest.json",
+        f"/api/status-page/heartbeat/{SLUG}?maxBeats=50",
+        "/api/badge/1/status",
+        "/assets/index-4f2a.js",
+        "/upload/logo1.png",
+        "/icon.svg",
+        "/favicon.ico",
+    ],
+)
+def test_the_status_page_and_what_it_loads_reach_uptime_kuma(
+    running_proxy: int, pki: Path, path: str
+) -> None:
+    """A visitor's browser gets the page, its data, badges, assets and icons from upstream."""
+    response = https_get(running_proxy, "status.example.com", "cloudflare", pki, path=path)
+
+    assert response.startswith("HTTP/1.1 200")
+    assert f"upstream saw host status.example.com path {path}" in response
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/setup",
+        "/dashboard",
+        "/manage-status-page",
+        "/settings/security",
+        "/socket.io/?EIO=4&transport=polling",
+        "/api/push/token?status=up",
+        "/metrics",
+        "/status/another-page",
+        "/api/status-page/another-page",
+        "/assets/../setup",
+        "/assets/%2e%2e/socket.io/?EIO=4&transport=polling",
+        "//socket.io/?EIO=4&transport=polling",
+    ],
+)
+def test_uptime_kumas_admin_side_is_refused_on_the_status_host_name(
+    running_proxy: int, pki: Path, path: str
+) -> None:
+    """Setup, login, dashboard, socket.io, push and metrics get 404, never the upstream."""
+    response = https_get(running_proxy, "status.example.com", "cloudflare", pki, path=path)
+
+    assert response.startswith("HTTP/1.1 404")
+    assert "upstream saw" not in response
+
+
+@pytest.mark.e2e
+def test_a_socket_io_websocket_upgrade_is_refused_on_the_status_host_name(
+    running_proxy: int, pki: Path
+) -> None:
+    """The admin UI's websocket never reaches Uptime Kuma through the public host name."""
+    upgrade = (
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    )
+    response = https_get(
+        running_proxy,
+        "status.example.com",
+        "cloudflare",
+        pki,
+        path="/socket.io/?EIO=4&transport=websocket",
+        headers=upgrade,
+    )
+
+    assert response.startswith("HTTP/1.1 404")
+
+
+@pytest.mark.e2e
+def test_writes_to_the_status_pages_own_paths_are_refused(running_proxy: int, pki: Path) -> None:
+    """Only GET and HEAD pass, even on the status page's paths."""
+    response = https_get(
+        running_proxy,
+        "status.example.com",
+        "cloudflare",
+        pki,
+        path=f"/api/status-page/{SLUG}",
+        method="POST",
+    )
+
+    assert response.startswith("HTTP/1.1 404")
+    assert "upstream saw" not in response
+
+
+@pytest.mark.e2e
+def test_the_status_host_names_root_redirects_to_the_status_page(
+    running_proxy: int, pki: Path
+) -> None:
+    """`/` answers 302 with the configured slug's page, without asking Uptime Kuma."""
+    response = https_get(running_proxy, "status.example.com", "cloudflare", pki, path="/")
+
+    assert response.startswith("HTTP/1.1 302")
+    assert f"\r\nLocation: /status/{SLUG}\r\n" in response
     assert "upstream saw" not in response

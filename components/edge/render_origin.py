@@ -2,13 +2,16 @@
 
 Caddy terminates TLS with the Cloudflare Origin CA certificate, accepts only connections whose
 client certificate Cloudflare's origin-pull CA signed (authenticated origin pulls), and routes
-each public host name to its container on the stack's Docker networks.
+each public host name to its container on the stack's Docker networks. The status host name
+passes on only what a visitor's browser needs for the one status page: Uptime Kuma's setup,
+login, dashboard and socket.io API are reached through an SSH tunnel to its loopback port.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,49 @@ STATUS_PAGE_UPSTREAM = "uptime-kuma:3001"
 ORIGIN_PULL_CA = (Path(__file__).parent / CLIENT_CA_FILE).read_text()
 """Cloudflare's public CA for authenticated origin pulls (zone level), valid until 2029-11-01."""
 
+# Files at the root of Uptime Kuma 2.0's web app that the status page's HTML links to.
+STATUS_PAGE_FILES = (
+    "/apple-touch-icon-precomposed.png",
+    "/apple-touch-icon.png",
+    "/favicon.ico",
+    "/icon-192x192.png",
+    "/icon-512x512.png",
+    "/icon.svg",
+    "/manifest.json",
+    "/robots.txt",
+)
+
+
+@dataclass(frozen=True)
+class StatusPageRoute:
+    """The status host name: one public status page, and nothing of Uptime Kuma's admin side."""
+
+    hostname: str
+    upstream: str
+    slug: str
+
+    @property
+    def page_path(self) -> str:
+        """Where the status page lives; the host name's root redirects here."""
+        return f"/status/{self.slug}"
+
+    def public_paths(self) -> list[str]:
+        """Caddy path patterns a visitor's browser requests to show the status page."""
+        slug = self.slug
+        # Uptime Kuma 2.0's status page polls these over plain HTTP; only its edit mode, which
+        # operators use through the tunnel, opens socket.io.
+        return [
+            self.page_path,
+            f"{self.page_path}/*",
+            f"/api/status-page/{slug}",
+            f"/api/status-page/{slug}/*",
+            f"/api/status-page/heartbeat/{slug}",
+            "/api/badge/*",
+            "/assets/*",
+            "/upload/*",
+            *STATUS_PAGE_FILES,
+        ]
+
 
 def origin_upstreams(settings: Settings) -> dict[HostRole, str]:
     """Each public role the origin serves and the container address it proxies to."""
@@ -47,9 +93,23 @@ def origin_upstreams(settings: Settings) -> dict[HostRole, str]:
 
 
 def origin_routes(settings: Settings) -> dict[str, str]:
-    """Host name to upstream address, for every host name this stack's origin serves."""
+    """Host name to upstream address, for every host name proxied whole (all but the status)."""
     hostnames = settings.hostnames.model_dump()
-    return {hostnames[role]: upstream for role, upstream in origin_upstreams(settings).items()}
+    return {
+        hostnames[role]: upstream
+        for role, upstream in origin_upstreams(settings).items()
+        if role != "status"
+    }
+
+
+def status_page_route(settings: Settings) -> StatusPageRoute | None:
+    """The status host name's route, when this stack serves the status page."""
+    upstream = origin_upstreams(settings).get("status")
+    if upstream is None:
+        return None
+    return StatusPageRoute(
+        hostname=settings.hostnames.status, upstream=upstream, slug=settings.status_page.slug
+    )
 
 
 def needs_app_network(settings: Settings) -> bool:
@@ -57,22 +117,59 @@ def needs_app_network(settings: Settings) -> bool:
     return bool({"app", "api"} & set(origin_upstreams(settings)))
 
 
+def reverse_proxy(upstream: str) -> dict[str, Any]:
+    """A Caddy handler that proxies to one upstream address."""
+    return {"handler": "reverse_proxy", "upstreams": [{"dial": upstream}]}
+
+
+def status_host_route(status_page: StatusPageRoute) -> dict[str, Any]:
+    """The status host name's route: redirect the root, proxy the page, refuse the rest."""
+    routes = [
+        {
+            "match": [{"path": ["/"]}],
+            "handle": [
+                {
+                    "handler": "static_response",
+                    "status_code": 302,
+                    "headers": {"Location": [status_page.page_path]},
+                }
+            ],
+            "terminal": True,
+        },
+        {
+            "match": [{"method": ["GET", "HEAD"], "path": status_page.public_paths()}],
+            "handle": [reverse_proxy(status_page.upstream)],
+            "terminal": True,
+        },
+        # Setup, login, dashboard, socket.io, push, metrics and the REST API stay unreachable.
+        {"handle": [{"handler": "static_response", "status_code": 404}], "terminal": True},
+    ]
+    return {
+        "match": [{"host": [status_page.hostname]}],
+        "handle": [{"handler": "subroute", "routes": routes}],
+        "terminal": True,
+    }
+
+
 def caddy_config(
     routes: Mapping[str, str],
     *,
+    status_page: StatusPageRoute | None = None,
     tls_dir: str = TLS_DIR,
     listen: str = f":{HTTPS_PORT}",
     health_listen: str = HEALTH_LISTEN,
 ) -> dict[str, Any]:
-    """Caddy's configuration for host name to upstream `routes`, as a JSON structure."""
+    """Caddy's configuration as a JSON structure: `routes` proxied whole, then the status page."""
     host_routes: list[dict[str, Any]] = [
         {
             "match": [{"host": [hostname]}],
-            "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": upstream}]}],
+            "handle": [reverse_proxy(upstream)],
             "terminal": True,
         }
         for hostname, upstream in sorted(routes.items())
     ]
+    if status_page is not None:
+        host_routes.append(status_host_route(status_page))
     # Cloudflare only asks for our host names; anything else was misdirected.
     host_routes.append({"handle": [{"handler": "static_response", "status_code": 421}]})
 
@@ -122,7 +219,8 @@ def caddy_config(
 
 def render_caddy_config(settings: Settings) -> str:
     """`caddy.json` for this stack's origin."""
-    return json.dumps(caddy_config(origin_routes(settings)), indent=2, sort_keys=True) + "\n"
+    config = caddy_config(origin_routes(settings), status_page=status_page_route(settings))
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
 def caddy_command() -> list[str]:
