@@ -199,7 +199,7 @@ def load_settings() -> Settings:
     for key in (*SECTIONS, *SECRET_KEYS):
         raw = get_config(f"{NAMESPACE}:{key}")
         if raw is not None and key in SECTIONS:
-            values[key] = _parse(raw)
+            values[key] = parse_config_value(raw)
         elif raw is not None:
             values[key] = "[secret]"
     values.update(_unknown_keys())
@@ -237,7 +237,8 @@ def _unknown_keys() -> dict[str, Any]:
     }
 
 
-def _parse(raw: str) -> Any:
+def parse_config_value(raw: str) -> Any:
+    """A stack config value as the program reads it: parsed JSON, or the string itself."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError:

@@ -19,6 +19,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 
+from config.settings import NAMESPACE, Settings, parse_config_value, settings_from_config
 from preview.mocks import PreviewMocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,33 @@ def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[st
         else:
             config[full_key] = json.dumps(value)
     return config, secret_keys
+
+
+def stack_values(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """A stack's `observability:` values by key, parsed as the program parses them."""
+    config, _ = stack_config(stack, root)
+    return _observability_values(config)
+
+
+def stack_settings(
+    stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT
+) -> Settings:
+    """A stack's settings from its stack file, validated as the program validates them.
+
+    `overrides` replaces whole `observability:` keys (section name to value).
+    """
+    config, _ = stack_config(stack, root)
+    values = {**_observability_values(config), **(overrides or {})}
+    return settings_from_config(stack, values, config.get("aws:region"))
+
+
+def _observability_values(config: Mapping[str, str]) -> dict[str, Any]:
+    prefix = f"{NAMESPACE}:"
+    return {
+        key.removeprefix(prefix): parse_config_value(raw)
+        for key, raw in config.items()
+        if key.startswith(prefix)
+    }
 
 
 def known_stacks(root: Path = ROOT) -> list[str]:

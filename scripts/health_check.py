@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.settings import NAMESPACE, SECTIONS, Settings, settings_from_config
-from preview.harness import stack_config
+from config.settings import Settings
+from preview.harness import stack_settings
 
 USER_AGENT = "observability-health-check"
 BODY_LIMIT = 1_000_000
@@ -37,20 +37,6 @@ class Endpoint:
     expected_status: int | None = None
     """None accepts any status below 400 (after redirects)."""
     keyword: str | None = None
-
-
-def stack_settings(stack: str) -> Settings:
-    """The stack's settings from its Pulumi.<stack>.yaml, validated as the program does."""
-    config, _ = stack_config(stack)
-    values: dict[str, Any] = {}
-    for key, raw in config.items():
-        namespace, _, name = key.partition(":")
-        if namespace == NAMESPACE and name in SECTIONS:
-            try:
-                values[name] = json.loads(raw)
-            except json.JSONDecodeError:
-                values[name] = raw
-    return settings_from_config(stack, values, config.get("aws:region"))
 
 
 def endpoints_from_settings(settings: Settings) -> list[Endpoint]:

@@ -26,11 +26,9 @@ from typing import Any, TypeVar
 import yaml
 
 from components.metrics import render_alertmanager, render_blackbox, render_prometheus
-from config import settings_from_config
 from config.base import seconds
-from config.settings import NAMESPACE, Settings
 from preview import Preview, run_preview
-from preview.harness import stack_config
+from preview.harness import stack_settings
 
 LOOPBACK = "127.0.0.1"
 PROMETHEUS = "/usr/bin/prometheus"
@@ -339,17 +337,6 @@ class WebhookReceiver:
         self._thread.join(STOP_TIMEOUT)
 
 
-def stack_settings(stack: str, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """A stack's settings as the program reads them, with whole sections replaced."""
-    config, _ = stack_config(stack)
-    values: dict[str, Any] = {}
-    for key, raw in config.items():
-        if key.startswith(f"{NAMESPACE}:"):
-            values[key.split(":", 1)[1]] = _parse(raw)
-    values.update(overrides or {})
-    return settings_from_config(stack, values, config.get("aws:region"))
-
-
 def pipeline_overrides(
     stack: str, speedup: float = 1.0, changes: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -381,13 +368,6 @@ def _duration(value: float) -> str:
     if milliseconds % 1000 == 0:
         return f"{milliseconds // 1000}s"
     return f"{milliseconds}ms"
-
-
-def _parse(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
 
 
 @dataclass

@@ -24,8 +24,8 @@ from config.base import seconds
 from config.metrics import RATE_WINDOW_SCRAPES
 from config.settings import Settings
 from preview import Preview, run_preview
+from preview.harness import stack_settings
 from tests.conftest import DEPLOYED_STACKS, preview_of, real_tool
-from tests.daemons import stack_settings
 
 PROBE = "probe_success"
 API_URL = "https://api.example.com/health"

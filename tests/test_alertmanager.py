@@ -19,7 +19,7 @@ from components.metrics.render_alertmanager import (
 )
 from config import ConfigError
 from preview import Preview, run_preview
-from preview.harness import SECRET_MARK, stack_config
+from preview.harness import SECRET_MARK, stack_values
 from tests.conftest import preview_of, real_tool
 
 HEARTBEAT_URL = "https://hc-ping.example.com/5f0c7a52"
@@ -62,12 +62,6 @@ def receivers_reached(config: Path, labels: dict[str, str]) -> list[str]:
     pairs = [f"{name}={value}" for name, value in labels.items()]
     result = amtool("config", "routes", "test", f"--config.file={config}", *pairs)
     return result.stdout.strip().split(",")
-
-
-def stack_setting(stack: str, section: str) -> Any:
-    """One structured `observability:` section as the stack file sets it."""
-    config, _ = stack_config(stack)
-    return json.loads(config[f"observability:{section}"])
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -114,7 +108,7 @@ def test_each_severity_reaches_the_receivers_its_stack_routes_it_to(
 
 def test_critical_alerts_follow_the_stack_routing_setting(tmp_path: Path) -> None:
     """The receivers of a critical alert are exactly those routing.critical lists, in order."""
-    routing = {**stack_setting("prod", "routing"), "critical": ["email", "pagerduty"]}
+    routing = {**stack_values("prod")["routing"], "critical": ["email", "pagerduty"]}
     config = checkable_config(run_preview("prod", overrides={"routing": routing}), tmp_path)
 
     reached = receivers_reached(config, {"alertname": "ServiceDown", "severity": "critical"})
@@ -126,7 +120,7 @@ def test_critical_alerts_follow_the_stack_routing_setting(tmp_path: Path) -> Non
 def with_heartbeat() -> Preview:
     """prod with a heartbeat URL and a two-minute heartbeat interval."""
     routing = {
-        **stack_setting("prod", "routing"),
+        **stack_values("prod")["routing"],
         "heartbeat_url": HEARTBEAT_URL,
         "heartbeat_interval": "2m",
     }
@@ -158,7 +152,7 @@ def test_the_watchdog_resends_on_every_heartbeat_interval() -> None:
 def test_alerts_group_by_alert_and_target_with_the_configured_timings() -> None:
     """Notifications group by alertname and instance; critical alerts have their own timings."""
     routing = {
-        **stack_setting("prod", "routing"),
+        **stack_values("prod")["routing"],
         "group_wait": "45s",
         "group_interval": "10m",
         "repeat_interval": "12h",
@@ -295,7 +289,7 @@ def test_invalid_routing_is_rejected_with_key_rule_and_value(
     change: dict[str, str], message: str
 ) -> None:
     """Routing settings Alertmanager would misread are refused before any resource exists."""
-    routing = {**stack_setting("prod", "routing"), **change}
+    routing = {**stack_values("prod")["routing"], **change}
 
     with pytest.raises(ConfigError, match=message):
         run_preview("prod", overrides={"routing": routing})

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from config import ConfigError, Settings, settings_from_config
 from config.edge import PLAN_LIMITS, SUPPORTED_PERIODS
-from preview.harness import stack_config
-
-
-def stack_values(stack: str) -> dict[str, Any]:
-    """A stack's `observability:` sections, parsed as `load_settings` parses them."""
-    config, _ = stack_config(stack)
-    values: dict[str, Any] = {}
-    for key, raw in config.items():
-        namespace, _, name = key.partition(":")
-        if namespace == "observability":
-            try:
-                values[name] = json.loads(raw)
-            except json.JSONDecodeError:
-                values[name] = raw
-    return values
+from preview.harness import stack_values
 
 
 def settings_with(stack: str, edge: dict[str, Any] | None = None, **sections: Any) -> Settings:

@@ -17,9 +17,9 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 from components.dashboards import DASHBOARDS_DIR, LOGS_DASHBOARD_UID, encode_dashboard
 from components.metrics import render_grafana
 from components.metrics.dashboards import metrics_dashboards
-from config.settings import SECRET_KEYS, ConfigError, Settings, settings_from_config
+from config.settings import SECRET_KEYS, ConfigError
 from preview import Preview, run_preview
-from preview.harness import SECRET_MARK, stack_config
+from preview.harness import SECRET_MARK, stack_settings
 from tests.conftest import preview_of, real_tool
 
 CONTAINER = "docker:index/container:Container"
@@ -105,20 +105,6 @@ def datasource_references(dashboard: Mapping[str, Any]) -> Iterator[tuple[str, A
             yield f"variable {variable['name']!r}", variable.get("datasource")
     for annotation in dashboard.get("annotations", {}).get("list", []):
         yield f"annotation {annotation['name']!r}", annotation.get("datasource")
-
-
-def stack_settings(stack: str, **overrides: Any) -> Settings:
-    """A stack's settings from its Pulumi.<stack>.yaml, with some sections replaced."""
-    config, _ = stack_config(stack)
-    values: dict[str, Any] = {}
-    for key, raw in config.items():
-        namespace, name = key.split(":", 1)
-        if namespace == "observability":
-            try:
-                values[name] = json.loads(raw)
-            except json.JSONDecodeError:
-                values[name] = raw
-    return settings_from_config(stack, {**values, **overrides})
 
 
 def environment(preview: Preview) -> dict[str, str]:
@@ -322,7 +308,7 @@ def promql(expression: str) -> str:
 
 def test_thresholds_follow_the_alert_settings() -> None:
     """Change an alert threshold and the dashboards draw the new line."""
-    settings = stack_settings("staging", alerts={"cpu_percent": 65, "api_error_ratio": 0.02})
+    settings = stack_settings("staging", {"alerts": {"cpu_percent": 65, "api_error_ratio": 0.02}})
     files = render_grafana.dashboard_files(settings)
     host = files[f"{DASHBOARDS_DIR}/Metrics/host.json"]
     services = files[f"{DASHBOARDS_DIR}/Metrics/http-services.json"]
@@ -395,7 +381,7 @@ def test_no_secret_value_reaches_any_other_grafana_file() -> None:
 
 def test_admin_user_comes_from_the_settings() -> None:
     """`metrics.grafana_admin_user` names the admin login."""
-    settings = stack_settings("staging", metrics={"grafana_admin_user": "ops-admin"})
+    settings = stack_settings("staging", {"metrics": {"grafana_admin_user": "ops-admin"}})
 
     assert "GF_SECURITY_ADMIN_USER=ops-admin" in render_grafana.grafana_environment(settings)
 
@@ -404,4 +390,4 @@ def test_admin_user_comes_from_the_settings() -> None:
 def test_an_invalid_admin_user_is_rejected(user: str) -> None:
     """The admin login must be a plain name Grafana accepts in a URL and a form."""
     with pytest.raises(ConfigError, match=r"observability:metrics\.grafana_admin_user"):
-        stack_settings("staging", metrics={"grafana_admin_user": user})
+        stack_settings("staging", {"metrics": {"grafana_admin_user": user}})

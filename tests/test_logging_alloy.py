@@ -29,8 +29,9 @@ from components.logging.render_alloy import (
     pipeline_stages,
     render_alloy_config,
 )
+from preview.harness import stack_settings
 from tests.conftest import preview_of
-from tests.test_logging_settings import stack_settings
+from tests.test_logging_settings import settings_with_logging
 
 # --- a reader for Alloy's syntax, from its documentation ---------------------------------
 
@@ -762,7 +763,7 @@ def test_the_timestamp_comes_from_the_line_and_the_level_is_normalised(any_stack
 
 def test_audit_events_get_the_audit_label_from_the_configured_field() -> None:
     """The settings name the JSON field and value; matching entries are labelled audit="true"."""
-    settings = stack_settings("prod", audit_field="kind", audit_value='audit "trail"')
+    settings = settings_with_logging("prod", audit_field="kind", audit_value='audit "trail"')
     text = render_alloy_config(settings, host="h")
     (process,) = [node for node in read_alloy(text) if node.name == "loki.process"]
     stages = _blocks(process)
@@ -787,7 +788,7 @@ def test_the_multiline_stage_runs_before_parsing(any_stack: str) -> None:
 
 def test_the_pipeline_has_the_stages_the_settings_imply() -> None:
     """Structured metadata keys come from the settings."""
-    settings = stack_settings("staging", structured_metadata=["tenant_id"])
+    settings = settings_with_logging("staging", structured_metadata=["tenant_id"])
     (metadata,) = [s for s in pipeline_stages(settings) if s.name == "stage.structured_metadata"]
 
     assert metadata.attribute("values") == {"tenant_id": "", "stream": ""}
@@ -807,6 +808,6 @@ def test_the_host_label_names_the_docker_host(
     setting: str | None, docker_host: str | None, label: str
 ) -> None:
     """The host label is the setting, else the host in docker:host, else the stack."""
-    settings = stack_settings("staging", host=setting)
+    settings = settings_with_logging("staging", host=setting)
 
     assert host_label(settings, docker_host) == label

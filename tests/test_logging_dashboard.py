@@ -10,9 +10,9 @@ import yaml
 from components.dashboards import LOGS_DASHBOARD_UID, LOKI_UID
 from components.logging.render_dashboard import dashboard_files, logs_dashboard
 from preview import run_preview
+from preview.harness import stack_settings
 from tests.conftest import preview_of
 from tests.test_logging_rules import parse_logql
-from tests.test_logging_settings import stack_settings
 
 DASHBOARD_PATH = "/etc/grafana/dashboards/Logs/logs.json"
 DATASOURCES_PATH = "/etc/grafana/provisioning/datasources/datasources.yaml"

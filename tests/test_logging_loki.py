@@ -15,8 +15,14 @@ import yaml
 from components.logging import render_loki, render_rules
 from components.logging.render_loki import loki_config, render_loki_config
 from preview import run_preview
+from preview.harness import stack_settings
 from tests.conftest import preview_of
-from tests.test_logging_settings import DEPLOYED_SCHEMA_PERIODS, S3, SWITCH_TO_S3, stack_settings
+from tests.test_logging_settings import (
+    DEPLOYED_SCHEMA_PERIODS,
+    S3,
+    SWITCH_TO_S3,
+    settings_with_logging,
+)
 
 Schema = dict[str, Any]
 LEAF = None
@@ -351,7 +357,7 @@ def test_every_key_is_in_loki_3s_configuration_reference(any_stack: str) -> None
 
 def test_the_s3_configuration_uses_documented_keys_too() -> None:
     """The object-storage variant is checked against the same reference."""
-    settings = stack_settings("prod", **SWITCH_TO_S3)
+    settings = settings_with_logging("prod", **SWITCH_TO_S3)
 
     assert undocumented_keys(loki_config(settings, bucket="b"), LOKI_3_DOCUMENTED) == []
 
@@ -486,4 +492,4 @@ def test_the_config_is_the_same_bytes_on_every_render(any_stack: str) -> None:
 def test_an_s3_period_without_a_bucket_is_refused() -> None:
     """Rendering an S3 period needs the bucket's name."""
     with pytest.raises(ValueError, match="needs its bucket name"):
-        loki_config(stack_settings("prod", **SWITCH_TO_S3))
+        loki_config(settings_with_logging("prod", **SWITCH_TO_S3))

@@ -22,9 +22,10 @@ import yaml
 
 from components.logging import render_loki, render_rules
 from components.logging.render_rules import log_alert_rule_groups
+from preview.harness import stack_settings
 from tests.conftest import preview_of, real_tool
 from tests.test_alertmanager import checkable_config, receivers_reached
-from tests.test_logging_settings import stack_settings
+from tests.test_logging_settings import settings_with_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 LEZER_PACKAGE = "@grafana/lezer-logql"
@@ -147,7 +148,7 @@ def test_error_lines_and_traceback_bursts_alert_per_service(deployed_stack: str)
 
 def test_thresholds_and_windows_come_from_the_settings() -> None:
     """error_lines, error_window, error_for and the traceback burst reach the expressions."""
-    settings = stack_settings(
+    settings = settings_with_logging(
         "prod",
         error_lines=50,
         error_window="15m",
@@ -222,7 +223,7 @@ def test_an_awkward_audit_value_still_gives_a_valid_selector() -> None:
     """Quotes and backslashes in the audit value are escaped inside the LogQL string."""
     from components.logging.render_alloy import pipeline_stages
 
-    settings = stack_settings("prod", audit_value='say "yes" \\ now')
+    settings = settings_with_logging("prod", audit_value='say "yes" \\ now')
     (audit,) = [
         stage
         for stage in pipeline_stages(settings)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 
 import pytest
 
-from config import ConfigError, Settings, settings_from_config
+from config import ConfigError, Settings
 from config.logging import DEFAULT_SCHEMA_PERIODS, SchemaPeriod, check_schema_history
-from preview.harness import stack_config
+from preview.harness import stack_settings, stack_values
 
 DEPLOYED_SCHEMA_PERIODS: dict[str, list[dict[str, str]]] = {
     stack: [{"from": "2026-11-01", "store": "tsdb", "object_store": "filesystem", "schema": "v13"}]
@@ -30,27 +29,10 @@ SWITCH_TO_S3 = {
 }
 
 
-def stack_values(stack: str) -> tuple[dict[str, Any], str | None]:
-    """A stack's `observability:` values as Pulumi hands them over, and its aws:region."""
-    config, _ = stack_config(stack)
-    values: dict[str, Any] = {}
-    for key, raw in config.items():
-        namespace, _, name = key.partition(":")
-        if namespace != "observability":
-            continue
-        try:
-            values[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[name] = raw
-    return values, config.get("aws:region")
-
-
-def stack_settings(stack: str, **logging: Any) -> Settings:
-    """A stack's settings from its Pulumi.<stack>.yaml, with logging settings overridden."""
-    values, region = stack_values(stack)
-    if logging:
-        values["logging"] = {**values.get("logging", {}), **logging}
-    return settings_from_config(stack, values, region)
+def settings_with_logging(stack: str, **logging: Any) -> Settings:
+    """A stack's settings from its Pulumi.<stack>.yaml, with some logging keys replaced."""
+    changed = {**stack_values(stack).get("logging", {}), **logging}
+    return stack_settings(stack, {"logging": changed})
 
 
 @pytest.mark.parametrize(
@@ -68,14 +50,14 @@ def test_retention_defaults_to_thirty_days_in_prod_and_seven_elsewhere(
 
 def test_a_retention_setting_overrides_the_default() -> None:
     """A stack may keep logs longer than its environment's default."""
-    settings = stack_settings("staging", retention="14d")
+    settings = settings_with_logging("staging", retention="14d")
 
     assert settings.logging.retention_for("staging") == "14d"
 
 
 def test_audit_events_are_never_kept_shorter_than_ordinary_lines() -> None:
     """An audit retention under the environment's default is raised to it."""
-    settings = stack_settings("prod", audit_retention="7d")
+    settings = settings_with_logging("prod", audit_retention="7d")
 
     assert settings.logging.audit_retention_for("prod") == "30d"
     assert settings.logging.audit_retention_for("staging") == "7d"
@@ -85,8 +67,7 @@ def test_stack_files_only_set_logging_values_that_differ_from_the_defaults() -> 
     """Every key under observability:logging in a stack file changes something."""
     defaults = Settings.model_fields["logging"].default_factory()  # type: ignore[misc]
     for stack in DEPLOYED_SCHEMA_PERIODS:
-        values, _ = stack_values(stack)
-        for key, value in values.get("logging", {}).items():
+        for key, value in stack_values(stack).get("logging", {}).items():
             assert getattr(stack_settings(stack).logging, key) != getattr(defaults, key), (
                 f"Pulumi.{stack}.yaml sets observability:logging.{key} to its default {value!r}"
             )
@@ -155,12 +136,12 @@ def test_invalid_logging_settings_are_refused_naming_key_rule_and_value(
 ) -> None:
     """Each broken rule stops the program before any resource, with key, rule and value."""
     with pytest.raises(ConfigError, match=message):
-        stack_settings("prod", **logging)
+        settings_with_logging("prod", **logging)
 
 
 def test_switching_prod_to_s3_appends_a_period_and_keeps_the_old_one() -> None:
     """The switch to S3 is a new period after the last; the filesystem period stays readable."""
-    settings = stack_settings("prod", **SWITCH_TO_S3)
+    settings = settings_with_logging("prod", **SWITCH_TO_S3)
 
     periods = settings.logging.schema_periods
     assert [period.object_store for period in periods] == ["filesystem", "s3"]

@@ -22,7 +22,7 @@ from guardrails import (
 from config.edge import PROXY_ROLE
 from config.settings import SECRET_KEYS
 from preview import Preview, run_preview
-from preview.harness import stack_config
+from preview.harness import stack_values
 from tests.conftest import STACKS, preview_of
 
 # Canary values shaped like the real thing, so content detectors see what they would in prod.
@@ -43,8 +43,7 @@ def canaries() -> dict[str, str]:
 
 def environment_of(stack: str) -> str:
     """The stack's `observability:environment`, the setting the CrossGuard pack reads."""
-    config, _ = stack_config(stack)
-    return config["observability:environment"]
+    return str(stack_values(stack)["environment"])
 
 
 def declared(preview: Preview) -> list[DeclaredResource]:

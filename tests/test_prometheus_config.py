@@ -13,8 +13,8 @@ import yaml
 from components.metrics.render_prometheus import CONFIG_PATH, RULE_FILES, RULES_DIR
 from config import ConfigError
 from preview import Preview, run_preview
+from preview.harness import stack_settings
 from tests.conftest import DEPLOYED_STACKS, preview_of, real_tool, write_files
-from tests.daemons import stack_settings
 
 KEYWORD_SERVICES = [
     {

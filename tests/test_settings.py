@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError, settings_from_config
-from preview.harness import PROJECT, stack_config
+from preview.harness import stack_settings
 
 VALID: dict[str, Any] = {
     "environment": "staging",
@@ -63,24 +63,9 @@ def test_valid_settings_get_production_defaults() -> None:
 @pytest.mark.parametrize("stack", ["prod", "staging", "local"])
 def test_every_stack_file_is_valid(stack: str) -> None:
     """The committed Pulumi.<stack>.yaml files pass validation."""
-    config, _ = stack_config(stack)
-    prefix = f"{PROJECT}:"
-    values = {
-        key[len(prefix) :]: _parse(value) for key, value in config.items() if key.startswith(prefix)
-    }
-
-    settings = settings_from_config(stack, values)
+    settings = stack_settings(stack)
 
     assert settings.environment == stack
-
-
-def _parse(value: str) -> Any:
-    import json
-
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        return value
 
 
 INVALID = [

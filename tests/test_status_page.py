@@ -13,7 +13,7 @@ from components.images import image
 from components.status_page import render_autokuma
 from components.status_page.autokuma_schema import ENTITY, ENV_TEMPLATE, PUSH_TOKEN
 from preview import Preview, run_preview
-from preview.harness import stack_config
+from preview.harness import stack_settings, stack_values
 from tests.conftest import preview_of
 
 CONTAINER = "docker:index/container:Container"
@@ -63,8 +63,7 @@ def env_map(entries: list[str]) -> dict[str, str]:
 
 def stack_services(stack: str) -> list[str]:
     """The monitored service names in a stack file."""
-    config, _ = stack_config(stack)
-    return [service["name"] for service in json.loads(config["observability:services"])]
+    return [service["name"] for service in stack_values(stack)["services"]]
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -161,7 +160,7 @@ def test_every_variable_a_file_reads_is_set_in_autokumas_environment(stack: str)
         if (match := ENV_TEMPLATE.match(value))
     }
     assert referenced <= set(env)
-    assert referenced == set(render_autokuma.secret_environment_names(_settings(stack)))
+    assert referenced == set(render_autokuma.secret_environment_names(stack_settings(stack)))
 
 
 def test_no_secret_reaches_a_file_or_the_masked_preview() -> None:
@@ -207,8 +206,7 @@ def test_a_stack_without_backups_has_no_push_monitor() -> None:
 
 def test_the_status_page_is_off_when_its_component_is() -> None:
     """`components.status_page: false` declares nothing of it."""
-    config, _ = stack_config("local")
-    components = json.loads(config["observability:components"]) | {"status_page": False}
+    components = stack_values("local")["components"] | {"status_page": False}
     preview = run_preview("local", overrides={"components": components})
 
     assert not preview.children_of(COMPONENT)
@@ -232,19 +230,6 @@ def test_the_preview_is_identical_run_after_run() -> None:
 
     assert first.files() == second.files()
     assert first.manifest() == second.manifest()
-
-
-def _settings(stack: str) -> Any:
-    from config import settings_from_config
-
-    config, _ = stack_config(stack)
-    prefix = "observability:"
-    values = {
-        key.removeprefix(prefix): json.loads(value) if value[:1] in "[{" else value
-        for key, value in config.items()
-        if key.startswith(prefix)
-    }
-    return settings_from_config(stack, values)
 
 
 def _strings(value: Any) -> list[str]:
