@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from config.settings import Settings
+
 RESTART_POLICY = "unless-stopped"
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
 PUBLIC_ADDRESS = "0.0.0.0"
@@ -171,6 +173,35 @@ def service_container(
         capabilities=spec.capabilities,
         hosts=list(spec.hosts) or None,
     )
+
+
+@dataclass(frozen=True)
+class ComponentContainers:
+    """Where a component's containers go: its children on the stack's network and Docker host.
+
+    Each container is the child `f"{name}-{role}"` of `parent`, its ports published on the
+    settings' bind address unless the settings make its role public.
+    """
+
+    name: str
+    settings: Settings
+    network: pulumi.Input[str]
+    parent: pulumi.Resource
+
+    def declare(
+        self, spec: ContainerSpec, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> docker.Container:
+        """Declare one container from its spec."""
+        return service_container(
+            f"{self.name}-{spec.role}",
+            spec,
+            stack=self.settings.stack,
+            network=self.network,
+            bind_address=str(self.settings.ports.bind_address),
+            public_roles=self.settings.ports.public,
+            parent=self.parent,
+            depends_on=depends_on,
+        )
 
 
 def volume_name(stack: str, role: str) -> str:

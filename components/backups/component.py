@@ -12,12 +12,12 @@ from components.backups import render_storage as storage
 from components.bucket_policies import bucket_arn, bucket_name, policy_json
 from components.buckets import hardened_bucket
 from components.containers import (
+    ComponentContainers,
     ContainerFile,
     ContainerSpec,
     HealthCheck,
     Mount,
     data_volume,
-    service_container,
 )
 from components.images import image
 from config.settings import Settings
@@ -59,6 +59,7 @@ class Backups(pulumi.ComponentResource):
             raise ValueError("Backups needs the stack's aws:region")
         self._name = name
         self._settings = settings
+        self._containers = ComponentContainers(name, settings, network, parent=self)
         self._region = settings.aws_region
 
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
@@ -87,7 +88,6 @@ class Backups(pulumi.ComponentResource):
             self.replica_bucket_name = replica.bucket
 
         self._runner(
-            network=network,
             bucket=bucket,
             access_key=writer_key,
             database_url=database_url,
@@ -271,7 +271,6 @@ class Backups(pulumi.ComponentResource):
     def _runner(
         self,
         *,
-        network: pulumi.Input[str],
         bucket: aws.s3.Bucket,
         access_key: aws.iam.AccessKey,
         database_url: pulumi.Input[str],
@@ -283,8 +282,7 @@ class Backups(pulumi.ComponentResource):
         settings = self._settings
         memory = settings.backups.memory_limit
 
-        self._container(
-            "pushgateway",
+        self._containers.declare(
             ContainerSpec(
                 role="pushgateway",
                 image=image("pushgateway"),
@@ -298,8 +296,7 @@ class Backups(pulumi.ComponentResource):
                         f"http://127.0.0.1:{schedules.PUSHGATEWAY_PORT}/-/healthy",
                     ]
                 ),
-            ),
-            network,
+            )
         )
 
         # The dump is rewritten before every archive, so losing it loses nothing: not protected.
@@ -310,8 +307,7 @@ class Backups(pulumi.ComponentResource):
             protect=False,
             parent=self,
         )
-        self._container(
-            "postgres-dump",
+        self._containers.declare(
             ContainerSpec(
                 role="postgres-dump",
                 image=image("postgres"),
@@ -330,8 +326,7 @@ class Backups(pulumi.ComponentResource):
                 mounts=[Mount(target=schedules.DUMPS_DIR, source=dumps.name)],
                 labels=schedules.dump_labels(settings),
                 networks=[settings.ports.app_network] if settings.ports.app_network else [],
-            ),
-            network,
+            )
         )
 
         secret = pulumi.Output.secret
@@ -371,8 +366,7 @@ class Backups(pulumi.ComponentResource):
                 for role, volume in sorted(state_volumes.items())
             ),
         ]
-        self._container(
-            "backup",
+        self._containers.declare(
             ContainerSpec(
                 role="backup",
                 image=image("backup"),
@@ -386,26 +380,7 @@ class Backups(pulumi.ComponentResource):
                 files=files,
                 mounts=mounts,
             ),
-            network,
             depends_on=depends_on,
-        )
-
-    def _container(
-        self,
-        role: str,
-        spec: ContainerSpec,
-        network: pulumi.Input[str],
-        depends_on: list[pulumi.Resource] | None = None,
-    ) -> None:
-        service_container(
-            f"{self._name}-{role}",
-            spec,
-            stack=self._settings.stack,
-            network=network,
-            bind_address=str(self._settings.ports.bind_address),
-            public_roles=self._settings.ports.public,
-            parent=self,
-            depends_on=depends_on or [],
         )
 
     def _tags(self) -> dict[str, str]:

@@ -8,13 +8,13 @@ import pulumi_aws as aws
 from components.bucket_policies import bucket_name, policy_json
 from components.buckets import hardened_bucket
 from components.containers import (
+    ComponentContainers,
     ContainerFile,
     ContainerSpec,
     HealthCheck,
     Mount,
     Port,
     data_volume,
-    service_container,
 )
 from components.images import image
 from components.logging import render_alloy, render_dashboard, render_loki, render_rules
@@ -59,7 +59,7 @@ class LoggingStack(pulumi.ComponentResource):
         super().__init__("observability:logging:LoggingStack", name, None, opts)
         self._name = name
         self._settings = settings
-        self._network = network
+        containers = ComponentContainers(name, settings, network, parent=self)
         logging = settings.logging
 
         self.bucket_name = None
@@ -93,8 +93,7 @@ class LoggingStack(pulumi.ComponentResource):
             protect=settings.prod,
             parent=self,
         )
-        loki = self._container(
-            "loki",
+        loki = containers.declare(
             ContainerSpec(
                 role="loki",
                 image=image("loki"),
@@ -122,8 +121,7 @@ class LoggingStack(pulumi.ComponentResource):
             parent=self,
         )
         host = render_alloy.host_label(settings, docker_host)
-        self._container(
-            "alloy",
+        containers.declare(
             ContainerSpec(
                 role="alloy",
                 image=image("alloy"),
@@ -169,20 +167,6 @@ class LoggingStack(pulumi.ComponentResource):
             outputs["bucket_name"] = self.bucket_name
             outputs["identity_policy"] = self.identity_policy
         self.register_outputs(outputs)
-
-    def _container(
-        self, role: str, spec: ContainerSpec, depends_on: list[pulumi.Resource]
-    ) -> pulumi.Resource:
-        return service_container(
-            f"{self._name}-{role}",
-            spec,
-            stack=self._settings.stack,
-            network=self._network,
-            bind_address=str(self._settings.ports.bind_address),
-            public_roles=self._settings.ports.public,
-            parent=self,
-            depends_on=depends_on,
-        )
 
     def _bucket(self) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
         """Loki's bucket with the project's controls: versions, encryption, no public, TLS only."""

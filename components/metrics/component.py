@@ -9,13 +9,13 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.containers import (
+    ComponentContainers,
     ContainerFile,
     ContainerSpec,
     HealthCheck,
     Mount,
     Port,
     data_volume,
-    service_container,
 )
 from components.images import image
 from components.metrics import (
@@ -60,8 +60,7 @@ class MetricsStack(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("observability:metrics:MetricsStack", name, None, opts)
-        self._settings = settings
-        self._network = network
+        containers = ComponentContainers(name, settings, network, parent=self)
         memory = settings.metrics.memory_limit
 
         prometheus_data = data_volume(
@@ -71,8 +70,7 @@ class MetricsStack(pulumi.ComponentResource):
             protect=settings.prod,
             parent=self,
         )
-        self._container(
-            f"{name}-prometheus",
+        containers.declare(
             ContainerSpec(
                 role="prometheus",
                 image=image("prometheus"),
@@ -98,8 +96,7 @@ class MetricsStack(pulumi.ComponentResource):
         )
 
         node_exporter_address = f"{settings.ports.gateway}:{render_prometheus.NODE_EXPORTER_PORT}"
-        self._container(
-            f"{name}-node-exporter",
+        containers.declare(
             ContainerSpec(
                 role="node-exporter",
                 image=image("node-exporter"),
@@ -120,8 +117,7 @@ class MetricsStack(pulumi.ComponentResource):
                 mounts=[Mount(target="/host", source="/", type="bind", read_only=True)],
             ),
         )
-        self._container(
-            f"{name}-cadvisor",
+        containers.declare(
             ContainerSpec(
                 role="cadvisor",
                 image=image("cadvisor"),
@@ -158,8 +154,7 @@ class MetricsStack(pulumi.ComponentResource):
                 ],
             ),
         )
-        self._container(
-            f"{name}-blackbox",
+        containers.declare(
             ContainerSpec(
                 role="blackbox",
                 image=image("blackbox"),
@@ -185,8 +180,7 @@ class MetricsStack(pulumi.ComponentResource):
             protect=settings.prod,
             parent=self,
         )
-        self._container(
-            f"{name}-alertmanager",
+        containers.declare(
             ContainerSpec(
                 role="alertmanager",
                 image=image("alertmanager"),
@@ -224,8 +218,7 @@ class MetricsStack(pulumi.ComponentResource):
             protect=settings.prod,
             parent=self,
         )
-        self._container(
-            f"{name}-grafana",
+        containers.declare(
             ContainerSpec(
                 role="grafana",
                 image=image("grafana"),
@@ -257,15 +250,4 @@ class MetricsStack(pulumi.ComponentResource):
                 "grafana_url": self.grafana_url,
                 "grafana_admin_password": self.grafana_admin_password,
             }
-        )
-
-    def _container(self, resource_name: str, spec: ContainerSpec) -> None:
-        service_container(
-            resource_name,
-            spec,
-            stack=self._settings.stack,
-            network=self._network,
-            bind_address=str(self._settings.ports.bind_address),
-            public_roles=self._settings.ports.public,
-            parent=self,
         )

@@ -6,13 +6,13 @@ import pulumi
 import pulumi_random as random
 
 from components.containers import (
+    ComponentContainers,
     ContainerFile,
     ContainerSpec,
     HealthCheck,
     Mount,
     Port,
     data_volume,
-    service_container,
 )
 from components.images import image
 from components.status_page import render_autokuma, render_uptime_kuma
@@ -41,8 +41,7 @@ class StatusPage(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("observability:status_page:StatusPage", name, None, opts)
-        self._settings = settings
-        self._network = network
+        containers = ComponentContainers(name, settings, network, parent=self)
         page = settings.status_page
 
         admin_password = random.RandomPassword(
@@ -61,8 +60,7 @@ class StatusPage(pulumi.ComponentResource):
             protect=settings.prod,
             parent=self,
         )
-        uptime_kuma = service_container(
-            f"{name}-uptime-kuma",
+        uptime_kuma = containers.declare(
             ContainerSpec(
                 role=render_autokuma.UPTIME_KUMA_ROLE,
                 image=image("uptime-kuma"),
@@ -78,12 +76,7 @@ class StatusPage(pulumi.ComponentResource):
                 envs=render_uptime_kuma.uptime_kuma_environment(),
                 mounts=[Mount(target=render_uptime_kuma.DATA_DIR, source=uptime_kuma_data.name)],
                 ports=[Port(render_uptime_kuma.PORT, render_uptime_kuma.PORT)],
-            ),
-            stack=settings.stack,
-            network=network,
-            bind_address=str(settings.ports.bind_address),
-            public_roles=settings.ports.public,
-            parent=self,
+            )
         )
 
         push_token: pulumi.Output[str] | None = None
@@ -115,8 +108,7 @@ class StatusPage(pulumi.ComponentResource):
             protect=settings.prod,
             parent=self,
         )
-        service_container(
-            f"{name}-autokuma",
+        containers.declare(
             ContainerSpec(
                 role="autokuma",
                 image=image("autokuma"),
@@ -130,11 +122,6 @@ class StatusPage(pulumi.ComponentResource):
                 ],
                 mounts=[Mount(target=render_autokuma.DATA_DIR, source=autokuma_data.name)],
             ),
-            stack=settings.stack,
-            network=network,
-            bind_address=str(settings.ports.bind_address),
-            public_roles=settings.ports.public,
-            parent=self,
             depends_on=[uptime_kuma],
         )
 
