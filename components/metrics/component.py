@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from components.containers import (
     ComponentContainers,
@@ -25,6 +24,7 @@ from components.metrics import (
     render_prometheus,
     render_rules,
 )
+from components.passwords import generated_password
 from config.secrets import StackSecrets
 from config.settings import Settings
 
@@ -203,14 +203,9 @@ class MetricsStack(pulumi.ComponentResource):
             ),
         )
 
-        admin_password = random.RandomPassword(
-            f"{name}-grafana-admin-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.prod),
+        password = generated_password(
+            f"{name}-grafana-admin-password", protect=settings.prod, parent=self
         )
-        # The mock engine does not apply the provider's secret marking, so mark it here too.
-        password: pulumi.Output[str] = pulumi.Output.secret(admin_password.result)
         grafana_data = data_volume(
             f"{name}-grafana-data",
             stack=settings.stack,

@@ -15,6 +15,7 @@ from components.containers import (
     data_volume,
 )
 from components.images import image
+from components.passwords import generated_password
 from components.status_page import render_autokuma, render_uptime_kuma
 from config.secrets import StackSecrets
 from config.settings import Settings
@@ -44,14 +45,7 @@ class StatusPage(pulumi.ComponentResource):
         containers = ComponentContainers(name, settings, network, parent=self)
         page = settings.status_page
 
-        admin_password = random.RandomPassword(
-            f"{name}-admin-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.prod),
-        )
-        # The mock engine does not apply the provider's secret marking, so mark it here too.
-        password: pulumi.Output[str] = pulumi.Output.secret(admin_password.result)
+        password = generated_password(f"{name}-admin-password", protect=settings.prod, parent=self)
 
         uptime_kuma_data = data_volume(
             f"{name}-uptime-kuma-data",
