@@ -7,10 +7,11 @@ Dashboards are built with grafana-foundation-sdk and reach Grafana as files; a p
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef, RowPanel
+from grafana_foundation_sdk.models.dashboard import DashboardCursorSync, DataSourceRef, RowPanel
 
 PROMETHEUS_UID = "prometheus"
 LOKI_UID = "loki"
@@ -35,6 +36,30 @@ DASHBOARDS_DIR = "/etc/grafana/dashboards"
 def datasource(uid: str) -> DataSourceRef:
     """A reference to one provisioned datasource, such as `datasource(PROMETHEUS_UID)`."""
     return DataSourceRef(type_val=DATASOURCE_TYPES[uid], uid=uid)
+
+
+def read_only_dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    *,
+    tags: Sequence[str],
+    time_range: tuple[str, str],
+    refresh: str,
+) -> Dashboard:
+    """A dashboard people read but never edit in Grafana, in the browser's time zone, with a
+    crosshair shared across its panels."""
+    return (
+        Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(list(tags))
+        .time(*time_range)
+        .refresh(refresh)
+        .timezone("browser")
+        .tooltip(DashboardCursorSync.CROSSHAIR)
+        .readonly()
+    )
 
 
 def dashboard_path(folder: str, uid: str) -> str:

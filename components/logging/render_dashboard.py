@@ -17,12 +17,17 @@ from grafana_foundation_sdk.models.common import (
     StackingMode,
 )
 from grafana_foundation_sdk.models.dashboard import (
-    DashboardCursorSync,
     VariableRefresh,
     VariableSort,
 )
 
-from components.dashboards import LOGS_DASHBOARD_UID, LOKI_UID, dashboard_file, datasource
+from components.dashboards import (
+    LOGS_DASHBOARD_UID,
+    LOKI_UID,
+    dashboard_file,
+    datasource,
+    read_only_dashboard,
+)
 from components.logging import logql
 from config.settings import Settings
 
@@ -43,15 +48,14 @@ REQUEST_VARIABLE = "request_id"
 def logs_dashboard(settings: Settings) -> Dashboard:
     """Errors per service, the latest error lines, a request's lines and the audit trail."""
     return (
-        Dashboard(TITLE)
-        .uid(LOGS_DASHBOARD_UID)
-        .description("Every container's logs from Loki: errors, one request, audit events.")
-        .tags(TAGS)
-        .time(*TIME_RANGE)
-        .refresh(REFRESH)
-        .timezone("browser")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
-        .readonly()
+        read_only_dashboard(
+            LOGS_DASHBOARD_UID,
+            TITLE,
+            "Every container's logs from Loki: errors, one request, audit events.",
+            tags=TAGS,
+            time_range=TIME_RANGE,
+            refresh=REFRESH,
+        )
         .with_variable(
             QueryVariable(SERVICE_VARIABLE)
             .label("Service")

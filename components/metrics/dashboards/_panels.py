@@ -18,7 +18,6 @@ from grafana_foundation_sdk.models.common import (
     TooltipDisplayMode,
 )
 from grafana_foundation_sdk.models.dashboard import (
-    DashboardCursorSync,
     Threshold,
     ThresholdsMode,
     ValueMap,
@@ -28,7 +27,7 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 
-from components.dashboards import PROMETHEUS_UID, datasource
+from components.dashboards import PROMETHEUS_UID, datasource, read_only_dashboard
 
 FOLDER = "Metrics"
 """The Grafana folder, and directory under the dashboards directory, of these dashboards."""
@@ -43,41 +42,24 @@ Targets = Sequence[prometheus.Dataquery]
 
 
 def new_dashboard(uid: str, title: str, description: str) -> Dashboard:
-    """A read-only dashboard with this project's defaults: time range, refresh, tags."""
-    return (
-        Dashboard(title)
-        .uid(uid)
-        .description(description)
-        .tags(TAGS)
-        .time(*TIME_RANGE)
-        .refresh(REFRESH)
-        .timezone("browser")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
-        .readonly()
+    """A read-only metrics dashboard with this folder's time range, refresh and tags."""
+    return read_only_dashboard(
+        uid, title, description, tags=TAGS, time_range=TIME_RANGE, refresh=REFRESH
     )
 
 
 def query(expr: str, legend: str = "", ref_id: str = "A") -> prometheus.Dataquery:
     """A PromQL range query against the provisioned Prometheus."""
-    target = (
-        prometheus.Dataquery()
-        .expr(expr)
-        .range()
-        .ref_id(ref_id)
-        .datasource(datasource(PROMETHEUS_UID))
-    )
-    return target.legend_format(legend) if legend else target
+    return _prometheus_query(expr, legend, ref_id).range()
 
 
 def instant_query(expr: str, legend: str = "", ref_id: str = "A") -> prometheus.Dataquery:
     """A PromQL instant query, for values that only matter now (expiry days, status codes)."""
-    target = (
-        prometheus.Dataquery()
-        .expr(expr)
-        .instant()
-        .ref_id(ref_id)
-        .datasource(datasource(PROMETHEUS_UID))
-    )
+    return _prometheus_query(expr, legend, ref_id).instant()
+
+
+def _prometheus_query(expr: str, legend: str, ref_id: str) -> prometheus.Dataquery:
+    target = prometheus.Dataquery().expr(expr).ref_id(ref_id).datasource(datasource(PROMETHEUS_UID))
     return target.legend_format(legend) if legend else target
 
 
