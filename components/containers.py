@@ -175,12 +175,29 @@ def service_container(
     )
 
 
+def volume_name(stack: str, role: str) -> str:
+    """The Docker name of a role's data volume, such as `prod-grafana-data`."""
+    return f"{stack}-{role}-data"
+
+
+def data_volume(
+    resource_name: str, *, stack: str, role: str, protect: bool, parent: pulumi.Resource
+) -> docker.Volume:
+    """A named volume for a role's state; in prod it survives `pulumi destroy` and renames."""
+    return docker.Volume(
+        resource_name,
+        name=volume_name(stack, role),
+        labels=[docker.VolumeLabelArgs(label="observability.stack", value=stack)],
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect),
+    )
+
+
 @dataclass(frozen=True)
 class ComponentContainers:
-    """Where a component's containers go: its children on the stack's network and Docker host.
+    """A component's containers and their state volumes, declared as its children.
 
-    Each container is the child `f"{name}-{role}"` of `parent`, its ports published on the
-    settings' bind address unless the settings make its role public.
+    Each container is the child `f"{name}-{role}"` of `parent` on the stack's network, its ports
+    published on the settings' bind address unless the settings make its role public.
     """
 
     name: str
@@ -203,19 +220,12 @@ class ComponentContainers:
             depends_on=depends_on,
         )
 
-
-def volume_name(stack: str, role: str) -> str:
-    """The Docker name of a role's data volume, such as `prod-grafana-data`."""
-    return f"{stack}-{role}-data"
-
-
-def data_volume(
-    resource_name: str, *, stack: str, role: str, protect: bool, parent: pulumi.Resource
-) -> docker.Volume:
-    """A named volume for a role's state; in prod it survives `pulumi destroy` and renames."""
-    return docker.Volume(
-        resource_name,
-        name=volume_name(stack, role),
-        labels=[docker.VolumeLabelArgs(label="observability.stack", value=stack)],
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect),
-    )
+    def volume(self, role: str) -> docker.Volume:
+        """The named volume of a role's state, the child `f"{name}-{role}-data"`; prod keeps it."""
+        return data_volume(
+            f"{self.name}-{role}-data",
+            stack=self.settings.stack,
+            role=role,
+            protect=self.settings.prod,
+            parent=self.parent,
+        )

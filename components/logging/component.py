@@ -14,7 +14,6 @@ from components.containers import (
     HealthCheck,
     Mount,
     Port,
-    data_volume,
 )
 from components.images import image
 from components.logging import render_alloy, render_dashboard, render_loki, render_rules
@@ -86,13 +85,7 @@ class LoggingStack(pulumi.ComponentResource):
             if self.bucket_name is not None
             else render_loki.render_loki_config(settings)
         )
-        loki_data = data_volume(
-            f"{name}-loki-data",
-            stack=settings.stack,
-            role="loki",
-            protect=settings.prod,
-            parent=self,
-        )
+        loki_data = containers.volume("loki")
         loki = containers.declare(
             ContainerSpec(
                 role="loki",
@@ -113,13 +106,7 @@ class LoggingStack(pulumi.ComponentResource):
             depends_on=guards,
         )
 
-        alloy_data = data_volume(
-            f"{name}-alloy-data",
-            stack=settings.stack,
-            role="alloy",
-            protect=settings.prod,
-            parent=self,
-        )
+        alloy_data = containers.volume("alloy")
         host = render_alloy.host_label(settings, docker_host)
         containers.declare(
             ContainerSpec(

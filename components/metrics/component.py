@@ -14,7 +14,6 @@ from components.containers import (
     HealthCheck,
     Mount,
     Port,
-    data_volume,
 )
 from components.images import image
 from components.metrics import (
@@ -63,13 +62,7 @@ class MetricsStack(pulumi.ComponentResource):
         containers = ComponentContainers(name, settings, network, parent=self)
         memory = settings.metrics.memory_limit
 
-        prometheus_data = data_volume(
-            f"{name}-prometheus-data",
-            stack=settings.stack,
-            role="prometheus",
-            protect=settings.prod,
-            parent=self,
-        )
+        prometheus_data = containers.volume("prometheus")
         containers.declare(
             ContainerSpec(
                 role="prometheus",
@@ -173,13 +166,7 @@ class MetricsStack(pulumi.ComponentResource):
             ),
         )
 
-        alertmanager_data = data_volume(
-            f"{name}-alertmanager-data",
-            stack=settings.stack,
-            role="alertmanager",
-            protect=settings.prod,
-            parent=self,
-        )
+        alertmanager_data = containers.volume("alertmanager")
         containers.declare(
             ContainerSpec(
                 role="alertmanager",
@@ -206,13 +193,7 @@ class MetricsStack(pulumi.ComponentResource):
         password = generated_password(
             f"{name}-grafana-admin-password", protect=settings.prod, parent=self
         )
-        grafana_data = data_volume(
-            f"{name}-grafana-data",
-            stack=settings.stack,
-            role="grafana",
-            protect=settings.prod,
-            parent=self,
-        )
+        grafana_data = containers.volume("grafana")
         containers.declare(
             ContainerSpec(
                 role="grafana",

@@ -12,7 +12,6 @@ from components.containers import (
     HealthCheck,
     Mount,
     Port,
-    data_volume,
 )
 from components.images import image
 from components.passwords import generated_password
@@ -47,13 +46,7 @@ class StatusPage(pulumi.ComponentResource):
 
         password = generated_password(f"{name}-admin-password", protect=settings.prod, parent=self)
 
-        uptime_kuma_data = data_volume(
-            f"{name}-uptime-kuma-data",
-            stack=settings.stack,
-            role="uptime-kuma",
-            protect=settings.prod,
-            parent=self,
-        )
+        uptime_kuma_data = containers.volume("uptime-kuma")
         uptime_kuma = containers.declare(
             ContainerSpec(
                 role=render_autokuma.UPTIME_KUMA_ROLE,
@@ -95,13 +88,7 @@ class StatusPage(pulumi.ComponentResource):
                 raise ValueError(f"status page: {env_name} needs a secret the stack does not read")
             secret_envs.append(_secret_env(env_name, value))
 
-        autokuma_data = data_volume(
-            f"{name}-autokuma-data",
-            stack=settings.stack,
-            role="autokuma",
-            protect=settings.prod,
-            parent=self,
-        )
+        autokuma_data = containers.volume("autokuma")
         containers.declare(
             ContainerSpec(
                 role="autokuma",
