@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import prometheus, stat, timeseries
@@ -39,6 +40,7 @@ REFRESH = "1m"
 RATE_WINDOW = "$__rate_interval"
 
 Targets = Sequence[prometheus.Dataquery]
+Panel = TypeVar("Panel", timeseries.Panel, stat.Panel)
 
 
 def new_dashboard(uid: str, title: str, description: str) -> Dashboard:
@@ -121,13 +123,7 @@ def timeseries_panel(
 ) -> timeseries.Panel:
     """A graph over time with its legend as a table of last, mean and max values."""
     panel = (
-        timeseries.Panel()
-        .title(title)
-        .datasource(datasource(PROMETHEUS_UID))
-        .targets(list(targets))
-        .unit(unit)
-        .span(width)
-        .height(height)
+        _prometheus_panel(timeseries.Panel(), title, targets, unit, width, height, description)
         .fill_opacity(10)
         .line_width(1)
         .legend(
@@ -143,8 +139,6 @@ def timeseries_panel(
             .sort(SortOrder.DESCENDING)
         )
     )
-    if description:
-        panel = panel.description(description)
     if minimum is not None:
         panel = panel.min(minimum)
     if maximum is not None:
@@ -172,21 +166,27 @@ def stat_panel(
 ) -> stat.Panel:
     """One big number per series, coloured by its thresholds, from the last value."""
     panel = (
-        stat.Panel()
-        .title(title)
-        .datasource(datasource(PROMETHEUS_UID))
-        .targets(list(targets))
-        .unit(unit)
-        .span(width)
-        .height(height)
+        _prometheus_panel(stat.Panel(), title, targets, unit, width, height, description)
         .color_mode(BigValueColorMode.BACKGROUND if mappings else BigValueColorMode.VALUE)
         .graph_mode(BigValueGraphMode.AREA if graph else BigValueGraphMode.NONE)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
     )
-    if description:
-        panel = panel.description(description)
     if limits is not None:
         panel = panel.thresholds(limits)
     if mappings:
         panel = panel.mappings(mappings)
     return panel
+
+
+def _prometheus_panel(
+    panel: Panel, title: str, targets: Targets, unit: str, width: int, height: int, description: str
+) -> Panel:
+    panel = (
+        panel.title(title)
+        .datasource(datasource(PROMETHEUS_UID))
+        .targets(list(targets))
+        .unit(unit)
+        .span(width)
+        .height(height)
+    )
+    return panel.description(description) if description else panel
