@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 _DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -76,30 +76,25 @@ def seconds(duration: str) -> float:
     )
 
 
-def _check_duration(value: str) -> str:
-    if not _DURATION.match(value) or seconds(value) <= 0:
-        raise ValueError("must be a positive duration such as 30s, 5m or 15d")
-    return value
+def _text(pattern: re.Pattern[str], rule: str, extra: Callable[[str], bool] | None = None) -> Any:
+    """A validator for a string field: anything else, or a mismatch, breaks `rule`."""
+
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(rule)
+        if extra is not None and not extra(value):
+            raise ValueError(rule)
+        return value
+
+    return BeforeValidator(check)
 
 
-def _check_size(value: str) -> str:
-    if not _SIZE.match(value) or value.startswith("0"):
-        raise ValueError("must be a positive size such as 512MB or 20GB")
-    return value
-
-
-def _check_slug(value: str) -> str:
-    if not _SLUG.match(value):
-        raise ValueError(
-            "must start with a lower-case letter and hold only a-z, 0-9 and '-' (at most 40)"
-        )
-    return value
-
-
-def _check_hostname(value: str) -> str:
-    if not _HOSTNAME.match(value):
-        raise ValueError("must be a fully qualified lower-case host name such as api.example.com")
-    return value
+_WEB_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+_HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.-]+:\d{1,5}$")
+_URL_PATH = re.compile(r"^/\S*$")
+_SLACK_CHANNEL = re.compile(r"^[#@][\w.-]+$")
 
 
 def _check_percent(value: float) -> float:
@@ -114,17 +109,54 @@ def _check_ratio(value: float) -> float:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_check_duration)]
+Duration = Annotated[
+    str,
+    _text(
+        _DURATION,
+        "must be a positive duration such as 30s, 5m or 15d",
+        lambda value: seconds(value) > 0,
+    ),
+]
 """A Prometheus-style duration: `30s`, `5m`, `1h30m`, `15d`."""
 
-Size = Annotated[str, AfterValidator(_check_size)]
+Size = Annotated[
+    str,
+    _text(_SIZE, "must be a positive size such as 512MB or 20GB", lambda v: v[0] != "0"),
+]
 """A Prometheus-style byte size: `512MB`, `20GB`."""
 
-Slug = Annotated[str, AfterValidator(_check_slug)]
+Slug = Annotated[
+    str,
+    _text(_SLUG, "must start with a lower-case letter and hold only a-z, 0-9 and '-' (at most 40)"),
+]
 """A short lower-case name usable in container, job and label names."""
 
-Hostname = Annotated[str, AfterValidator(_check_hostname)]
+Hostname = Annotated[
+    str, _text(_HOSTNAME, "must be a fully qualified lower-case host name such as api.example.com")
+]
 """A fully qualified DNS name."""
+
+WebUrl = Annotated[
+    str, _text(_WEB_URL, "must be an http or https URL such as https://api.example.com/health")
+]
+"""An absolute http(s) URL."""
+
+HttpsUrl = Annotated[str, _text(_HTTPS_URL, "must be an https URL such as https://example.com/x")]
+"""An absolute https URL."""
+
+EmailAddress = Annotated[str, _text(_EMAIL, "must be an email address such as ops@example.com")]
+"""An email address."""
+
+HostPort = Annotated[str, _text(_HOST_PORT, "must be host:port such as backend:8000")]
+"""A `host:port` address."""
+
+UrlPath = Annotated[str, _text(_URL_PATH, "must be a path starting with / such as /metrics")]
+"""The path part of a URL."""
+
+SlackChannel = Annotated[
+    str, _text(_SLACK_CHANNEL, "must be a Slack channel such as #alerts or a user such as @ops")
+]
+"""A Slack channel or user."""
 
 Percent = Annotated[float, AfterValidator(_check_percent)]
 """A percentage between 1 and 100."""

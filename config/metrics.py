@@ -8,10 +8,14 @@ from pydantic import Field, PositiveInt, model_validator
 
 from config.base import (
     Duration,
+    EmailAddress,
+    HostPort,
+    HttpsUrl,
     MemoryLimits,
     Percent,
     Ratio,
     Size,
+    SlackChannel,
     StrictModel,
     memory_mb_field,
     seconds,
@@ -42,11 +46,17 @@ class MetricsSettings(MemoryLimits):
     """How Prometheus collects, evaluates and keeps metrics."""
 
     scrape_interval: Duration = DEFAULT_SCRAPE_INTERVAL
+    """How often Prometheus scrapes every target."""
     evaluation_interval: Duration = DEFAULT_EVALUATION_INTERVAL
+    """How often alert rules are evaluated."""
     probe_interval: Duration = DEFAULT_SCRAPE_INTERVAL
+    """How often the blackbox exporter probes each health URL."""
     retention_time: Duration = DEFAULT_RETENTION_TIME
+    """How long Prometheus keeps samples."""
     retention_size: Size = DEFAULT_RETENTION_SIZE
+    """The most disk Prometheus's samples may use; the oldest go first."""
     memory_mb: dict[str, PositiveInt] = memory_mb_field(DEFAULT_MEMORY_MB)
+    """Memory limits in MiB by container; a container left out keeps its default."""
     grafana_admin_user: str = Field(
         default="admin",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
@@ -156,24 +166,32 @@ def check_job_names(services: list[str]) -> None:
 class SlackReceiver(StrictModel):
     """Slack incoming webhook; the webhook URL itself is the secret `slack_webhook_url`."""
 
-    channel: str = Field(pattern=r"^[#@][\w.-]+$")
+    channel: SlackChannel
+    """Channel (`#name`) or user (`@name`) the webhook posts to."""
     send_resolved: bool = True
+    """Also post when an alert resolves."""
 
 
 class EmailReceiver(StrictModel):
     """SMTP delivery; the password is the secret `smtp_password`."""
 
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    smarthost: str = Field(pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$")
+    to: EmailAddress
+    """Address that receives alert emails."""
+    sender: EmailAddress
+    """The From address."""
+    smarthost: HostPort
+    """SMTP server as `host:port`."""
     username: str
+    """SMTP user name."""
     require_tls: bool = True
+    """Require STARTTLS."""
 
 
 class PagerDutyReceiver(StrictModel):
     """PagerDuty Events API v2; the routing key is the secret `pagerduty_routing_key`."""
 
     send_resolved: bool = True
+    """Also resolve the PagerDuty incident when the alert resolves."""
 
 
 class Receivers(StrictModel):
@@ -193,15 +211,25 @@ class Routing(StrictModel):
     """Which receivers each severity reaches, and how often notifications repeat."""
 
     critical: list[Receiver] = Field(default_factory=lambda: list(_CRITICAL_DEFAULT))
+    """Receivers a critical alert reaches."""
     warning: list[Receiver] = Field(default_factory=lambda: list(_WARNING_DEFAULT))
+    """Receivers a warning reaches."""
     group_wait: Duration = "30s"
+    """How long a new warning group waits to collect more alerts before the first notification."""
     critical_group_wait: Duration = "5s"
+    """The same for critical alerts."""
     group_interval: Duration = "5m"
+    """How long before a warning group sends alerts added since its last notification."""
     critical_group_interval: Duration = "1m"
+    """The same for critical alerts (also how soon their resolution is sent)."""
     repeat_interval: Duration = "4h"
+    """How long before a still-firing warning is sent again."""
     critical_repeat_interval: Duration = "1h"
+    """The same for critical alerts."""
     heartbeat_interval: Duration = "1m"
-    heartbeat_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+    """How often the always-firing Watchdog pings the heartbeat URL."""
+    heartbeat_url: HttpsUrl | None = None
+    """Dead man's switch URL the Watchdog pings; not set sends it nowhere."""
 
     @model_validator(mode="after")
     def _intervals_are_ordered(self) -> Routing:

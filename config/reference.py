@@ -28,23 +28,35 @@ def settings_table() -> str:
     for name in SECTIONS:
         field = Settings.model_fields[name]
         rows.extend(_rows(f"{NAMESPACE}:{name}", field))
-    for key in SECRET_KEYS:
-        rows.append(f"| `{NAMESPACE}:{key}` | (secret, no default) | set with `--secret` |")
+    for key, meaning in SECRET_KEYS.items():
+        rows.append(f"| `{NAMESPACE}:{key}` | secret, no default | {meaning} |")
     return "\n".join(rows)
+
+
+# How the reference names the free-form key of a map of settings, by the map's field name.
+_MAP_KEYS = {"monitors": "service", "shared_with": "stack"}
 
 
 def _rows(key: str, field: FieldInfo) -> Iterator[str]:
     model = _model_of(field.annotation)
-    if model is not None:
-        prefix = f"{key}[]" if _is_list(field.annotation) else key
-        optional = _is_optional(field.annotation)
-        if optional:
-            yield f"| `{key}` | not set | {_describe(field, model)} |"
-        for name, child in model.model_fields.items():
-            # A field with an alias is written under the alias in the stack file.
-            yield from _rows(f"{prefix}.{child.alias or name}", child)
+    if model is None:
+        yield f"| `{key}` | {_default(field)} | {_describe(field, None)} |"
         return
-    yield f"| `{key}` | {_default(field)} | {_describe(field, None)} |"
+
+    container = _container(field.annotation)
+    if container is list:
+        yield f"| `{key}` | {_default(field)} | {_describe(field, model)} |"
+        prefix = f"{key}[]"
+    elif container is dict:
+        yield f"| `{key}` | {_default(field)} | {_describe(field, model)} |"
+        prefix = f"{key}.<{_MAP_KEYS.get(key.rsplit('.', 1)[-1], 'name')}>"
+    else:
+        if _is_optional(field.annotation):
+            yield f"| `{key}` | not set | {_describe(field, model)} |"
+        prefix = key
+    for name, child in model.model_fields.items():
+        # A field with an alias is written under the alias in the stack file.
+        yield from _rows(f"{prefix}.{child.alias or name}", child)
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -57,8 +69,15 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _is_list(annotation: Any) -> bool:
-    return typing.get_origin(annotation) is list
+def _container(annotation: Any) -> type | None:
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict):
+        return origin  # type: ignore[no-any-return]
+    for argument in typing.get_args(annotation):
+        found = _container(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _is_optional(annotation: Any) -> bool:
@@ -76,6 +95,13 @@ def _default(field: FieldInfo) -> str:
         value = field.default
     if value is None:
         return "not set"
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
+    elif isinstance(value, list):
+        value = [
+            item.model_dump(mode="json", by_alias=True) if isinstance(item, BaseModel) else item
+            for item in value
+        ]
     return f"`{json.dumps(value, default=str)}`"
 
 

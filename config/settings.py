@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import typing
 from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from config.backups import BackupSettings
-from config.base import Hostname, Slug, StrictModel
+from config.base import Hostname, HostPort, Slug, StrictModel, UrlPath, WebUrl
 from config.edge import EdgeSettings
 from config.logging import LoggingSettings
 from config.metrics import (
@@ -51,11 +53,11 @@ class MonitoredService(StrictModel):
 
     name: Slug
     """Short name; becomes the Prometheus job and the monitor name."""
-    health_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
+    health_url: WebUrl
     """Public URL probed from outside (blackbox exporter, status page)."""
-    metrics_target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+:\d{1,5}$")
+    metrics_target: HostPort | None = None
     """`host:port` of its Prometheus endpoint on the Docker network; unset if it has none."""
-    metrics_path: str = Field(default="/metrics", pattern=r"^/\S*$")
+    metrics_path: UrlPath = "/metrics"
     """Path of its Prometheus endpoint."""
     expected_status: int = Field(default=200, ge=100, le=599)
     """HTTP status a healthy probe receives."""
@@ -178,10 +180,16 @@ def settings_from_config(
     stack: str, values: Mapping[str, Any], aws_region: str | None = None
 ) -> Settings:
     """Validate one stack's `observability:` values (section name to parsed value)."""
-    unknown = sorted(set(values) - set(SECTIONS) - set(SECRET_KEYS))
+    known = [*SECTIONS, *SECRET_KEYS]
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        keys = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
-        raise ConfigError(f"{keys}: not a known setting; known sections: {', '.join(SECTIONS)}")
+        raise ConfigError(
+            "\n".join(
+                f"{NAMESPACE}:{key} is not a known setting{_suggestion(key, known)}"
+                f"; known sections: {', '.join(SECTIONS)}"
+                for key in unknown
+            )
+        )
 
     sections = {key: value for key, value in values.items() if key in SECTIONS}
     try:
@@ -213,15 +221,15 @@ def load_settings() -> Settings:
     return settings
 
 
-SECRET_KEYS = (
-    "slack_webhook_url",
-    "pagerduty_routing_key",
-    "smtp_password",
-    "sentry_dsn_backend",
-    "sentry_dsn_frontend",
-    "database_url",
-)
-"""Secret stack config keys; each is set with `pulumi config set --secret`."""
+SECRET_KEYS: dict[str, str] = {
+    "slack_webhook_url": "Slack incoming webhook URL; needed when `receivers.slack` is set.",
+    "pagerduty_routing_key": "PagerDuty Events v2 routing key; needed with `receivers.pagerduty`.",
+    "smtp_password": "SMTP password of `receivers.email.username`; needed with `receivers.email`.",
+    "sentry_dsn_backend": "The backend's Sentry DSN, kept in Secrets Manager (with backups on).",
+    "sentry_dsn_frontend": "The frontend's Sentry DSN, kept in Secrets Manager (with backups on).",
+    "database_url": "PostgreSQL URL the backups dump from (with backups on).",
+}
+"""Secret stack config keys and what each is; each is set with `pulumi config set --secret`."""
 
 
 def _unknown_keys() -> dict[str, Any]:
@@ -256,7 +264,9 @@ def _describe(error: ValidationError) -> str:
         if problem["type"] == "missing":
             message = "is required"
         elif problem["type"] == "extra_forbidden":
-            message = "is not a known setting"
+            loc = problem["loc"]
+            siblings = _field_names(Settings, loc[:-1])
+            message = f"is not a known setting{_suggestion(str(loc[-1]), siblings)}"
         where = f"{key} " if key else f"{NAMESPACE}:"
         got = "" if problem["type"] in ("missing", "extra_forbidden") else _got(problem)
         lines.append(f"{where}{message}{got}")
@@ -271,6 +281,37 @@ _WORDING = (
     ("Dictionary should", "must"),
     (" after validation, not 0", ""),
 )
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the model found at `loc` inside `model`, or none if it is no model."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            current = _inner_model(current) if isinstance(part, int) else None
+            continue
+        field = current.model_fields.get(part)
+        current = _inner_model(field.annotation) if field is not None else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [field.alias or name for name, field in current.model_fields.items()]
+    return []
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _inner_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _got(problem: Mapping[str, Any]) -> str:

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     written = write_preview(preview, out_dir)
     print(f"stack {args.stack}: {len(preview.resources)} resources")
     for component, count in sorted(components_summary(preview).items()):
-        print(f"  {component:<16} {count:>3} resources")
+        print(f"  {component:<16} {count:>3} resource{'s' if count != 1 else ''}")
     print(f"wrote {out_dir / 'resources.json'} and {written} files under {out_dir / 'files'}")
     return 0
 

@@ -19,7 +19,13 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 
-from config.settings import NAMESPACE, Settings, parse_config_value, settings_from_config
+from config.settings import (
+    NAMESPACE,
+    ConfigError,
+    Settings,
+    parse_config_value,
+    settings_from_config,
+)
 from preview.mocks import PreviewMocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +120,10 @@ def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[st
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; known stacks: {known_stacks(root)}")
 
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path.name} is not valid YAML: {error}") from None
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():

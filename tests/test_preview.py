@@ -37,7 +37,7 @@ def test_a_missing_required_key_fails_naming_that_key() -> None:
 
 def test_a_misspelled_key_in_the_stack_file_is_an_error() -> None:
     """An unknown `observability:` key is reported instead of silently ignored."""
-    with pytest.raises(ConfigError, match=r"observability:retention: not a known setting"):
+    with pytest.raises(ConfigError, match=r"observability:retention is not a known setting"):
         run_preview("staging", overrides={"retention": "30d"})
 
 
@@ -122,3 +122,13 @@ def test_make_preview_writes_the_manifest_and_every_container_file(tmp_path: Pat
         assert (out / "files" / container / path.lstrip("/")).is_file()
     assert "stack prod:" in result.stdout
     assert "metrics" in result.stdout
+
+
+def test_a_stack_file_that_is_not_yaml_is_named_in_the_error(tmp_path: Path) -> None:
+    """A syntax error in Pulumi.<stack>.yaml names the file, not a Python string."""
+    from preview.harness import stack_config
+
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  observability:domain: [oops\n")
+
+    with pytest.raises(ConfigError, match=r"Pulumi.broken.yaml is not valid YAML"):
+        stack_config("broken", root=tmp_path)

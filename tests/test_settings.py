@@ -78,7 +78,7 @@ INVALID = [
     (
         "services.0.health_url",
         "ftp://x",
-        r"observability:services\[0\].health_url must match pattern",
+        r"observability:services\[0\].health_url must be an http or https URL such as .*, got 'ftp://x'",
     ),
     (
         "services.1",
@@ -93,7 +93,7 @@ INVALID = [
     (
         "services.0.metrics_target",
         "backend",
-        r"observability:services\[0\].metrics_target must match pattern",
+        r"observability:services\[0\].metrics_target must be host:port such as .*, got 'backend'",
     ),
     ("metrics.scrape_interval", "15", r"observability:metrics.scrape_interval must be a positive"),
     ("metrics.scrape_interval", "0s", r"observability:metrics.scrape_interval must be a positive"),
@@ -115,13 +115,21 @@ INVALID = [
     ("alerts.cpu_for", "five minutes", r"observability:alerts.cpu_for must be a positive duration"),
     ("alerts.api_service", "backend", r"alerts.api_service must name one of the services"),
     ("alerts.tls_expiry_days", -1, r"observability:alerts.tls_expiry_days must be greater than 0"),
-    ("alerts.cpu_pct", 80, r"observability:alerts.cpu_pct is not a known setting"),
+    (
+        "alerts.cpu_pct",
+        80,
+        r"observability:alerts.cpu_pct is not a known setting; did you mean 'cpu_percent'\?",
+    ),
     (
         "receivers.slack.channel",
         "alerts",
-        r"observability:receivers.slack.channel must match pattern",
+        r"observability:receivers.slack.channel must be a Slack channel .*, got 'alerts'",
     ),
-    ("receivers.email", {"to": "x"}, r"observability:receivers.email.to must match pattern"),
+    (
+        "receivers.email",
+        {"to": "x"},
+        r"observability:receivers.email.to must be an email address such as .*, got 'x'",
+    ),
     ("routing.critical", ["pagerduty"], r"routing.critical names receiver 'pagerduty', which "),
     ("routing.warning", ["sms"], r"observability:routing.warning\[0\] must be 'pagerduty', 'sl"),
     (
@@ -152,5 +160,23 @@ def test_an_unknown_section_is_rejected_with_the_known_ones() -> None:
     """A misspelled top-level key is an error, not silently ignored."""
     values = {**VALID, "alert": {"cpu_percent": 90}}
 
-    with pytest.raises(ConfigError, match=r"observability:alert: not a known setting; known"):
+    with pytest.raises(
+        ConfigError,
+        match=r"observability:alert is not a known setting; did you mean .alerts.\?; known",
+    ):
         settings_from_config("staging", values)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("metrics.scrape_interval", 15, r"scrape_interval must be a positive duration .*, got 15"),
+        ("metrics.retention_size", 20, r"retention_size must be a positive size .*, got 20"),
+    ],
+)
+def test_a_number_where_a_duration_belongs_says_what_is_expected(
+    path: str, value: Any, message: str
+) -> None:
+    """A bare number gets the same rule as a malformed string, with an example."""
+    with pytest.raises(ConfigError, match=message):
+        settings_from_config("staging", with_change(path, value))

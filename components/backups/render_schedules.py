@@ -209,4 +209,13 @@ def volume_mount_path(name: str) -> str:
 
 def restore_command(bucket: str, tier: str = "daily") -> Sequence[str]:
     """The documented command that fetches and unpacks the newest database dump."""
-    return ["python", "scripts/restore.py", "--bucket", bucket, "--tier", tier, "--into", "restore"]
+    return [
+        ".venv/bin/python",
+        "scripts/restore.py",
+        "--bucket",
+        bucket,
+        "--tier",
+        tier,
+        "--into",
+        "restore",
+    ]
