@@ -72,7 +72,7 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 def _container(annotation: Any) -> type | None:
     origin = typing.get_origin(annotation)
     if origin in (list, dict):
-        return origin  # type: ignore[no-any-return]
+        return origin
     for argument in typing.get_args(annotation):
         found = _container(argument)
         if found is not None:
