@@ -267,6 +267,11 @@ def _describe(error: ValidationError) -> str:
             loc = problem["loc"]
             siblings = _field_names(Settings, loc[:-1])
             message = f"is not a known setting{_suggestion(str(loc[-1]), siblings)}"
+        elif problem["type"] == "value_error" and key:
+            # A section's own cross-check starts its message with the field it is about.
+            field, _, rest = message.partition(" ")
+            if field in _field_names(Settings, problem["loc"]):
+                key, message = f"{key}.{field}", rest
         where = f"{key} " if key else f"{NAMESPACE}:"
         got = "" if problem["type"] in ("missing", "extra_forbidden") else _got(problem)
         lines.append(f"{where}{message}{got}")

@@ -275,12 +275,12 @@ def test_the_slack_message_renders_each_alert_summary(tmp_path: Path) -> None:
     [
         (
             {"critical_group_interval": "10m", "critical_repeat_interval": "5m"},
-            r"observability:routing critical_repeat_interval must not be shorter than "
+            r"observability:routing.critical_repeat_interval must not be shorter than "
             r"critical_group_interval, got 5m < 10m",
         ),
         (
             {"heartbeat_url": "http://hc.example.com/ping"},
-            r"observability:routing.heartbeat_url must match pattern",
+            r"observability:routing.heartbeat_url must be an https URL such as .*, got 'http:",
         ),
     ],
     ids=["critical-repeat-shorter-than-group", "heartbeat-url-not-https"],

@@ -442,7 +442,7 @@ def test_staging_and_prod_secret_recovery_windows_follow_the_environment() -> No
     [
         (
             {"weekly_storage_class": "STANDARD_IA", "weekly_transition_days": 7},
-            "observability:backups weekly_transition_days must be at least 30 for STANDARD_IA",
+            "observability:backups.weekly_transition_days must be at least 30 for STANDARD_IA",
         ),
         (
             {"weekly_keep_weeks": 1, "weekly_transition_days": 7},
