@@ -10,8 +10,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from bench import plural
 from config.base import seconds
-from preview.harness import ROOT, Preview, run_preview
+from config.settings import Settings
+from preview.harness import ROOT, Preview, run_preview, stack_settings
 
 GOAL_PREVIEW_SECONDS = 10.0
 GOAL_MEMORY_MIB = {"staging": 3 * 1024, "prod": 4 * 1024}
@@ -84,14 +86,56 @@ def report(stacks: tuple[str, ...] = ("prod", "staging")) -> None:
         total = sum(limits.values())
         goal = GOAL_MEMORY_MIB.get(stack)
         verdict = "" if goal is None else ("  within goal" if total < goal else "  OVER GOAL")
-        print(f"  {stack:<8} {total:>5} MiB in {len(limits)} containers{verdict}")
+        print(f"  {stack:<8} {total:>5} MiB in {plural(len(limits), 'container')}{verdict}")
         for name, mib in sorted(limits.items(), key=lambda item: -item[1]):
             print(f"      {name:<28} {mib:>5} MiB")
 
-    print("\nDisk bounded by retention")
+    print("\nDisk bounded by retention, where metrics, logs and backups accumulate")
     for stack in stacks:
-        metrics = preview_of(stack).named("metrics-prometheus").inputs["command"]
-        flags = dict(flag.split("=", 1) for flag in metrics if "=" in flag)
-        size = flags["--storage.tsdb.retention.size"]
-        days = seconds(flags["--storage.tsdb.retention.time"]) / 86400
-        print(f"  {stack:<8} Prometheus at most {size_bytes(size) / 1e9:.1f} GB or {days:g} days")
+        settings = stack_settings(stack)
+        rows = [
+            ("Prometheus", *prometheus_bound(stack)),
+            ("Loki", *loki_bound(settings)),
+            ("backups", *backups_bound(settings)),
+        ]
+        for first, (store, where, bound) in zip([stack, "", ""], rows, strict=True):
+            print(f"  {first:<8} {store:<10} {where:<13} {bound}")
+
+
+def days(duration: str) -> str:
+    """A duration such as `720h`, in days."""
+    return plural(seconds(duration) / 86400, "day")
+
+
+def prometheus_bound(stack: str) -> tuple[str, str]:
+    """Where Prometheus keeps samples and its size and time bounds, from its rendered flags."""
+    command = preview_of(stack).named("metrics-prometheus").inputs["command"]
+    flags = dict(flag.split("=", 1) for flag in command if "=" in flag)
+    size = size_bytes(flags["--storage.tsdb.retention.size"]) / 1e9
+    kept_for = days(flags["--storage.tsdb.retention.time"])
+    return "volume", f"{size:.1f} GB or {kept_for}, whichever comes first"
+
+
+def loki_bound(settings: Settings) -> tuple[str, str]:
+    """Where Loki keeps log entries and how long; Loki here has no size bound."""
+    logging = settings.logging
+    where = "volume" if logging.storage == "filesystem" else "S3 bucket"
+    ordinary = days(logging.retention_for(settings.environment))
+    audit = days(logging.audit_retention_for(settings.environment))
+    return where, f"by time only: {ordinary}, audit events {audit}"
+
+
+def backups_bound(settings: Settings) -> tuple[str, str]:
+    """Where backups are kept and for how long, from the bucket's lifecycle settings."""
+    backups = settings.backups
+    where = "S3 bucket" if backups.replica_region is None else "S3 + replica"
+    kept = (
+        f"daily {plural(backups.daily_keep_days, 'day')}, "
+        f"weekly {plural(backups.weekly_keep_weeks, 'week')}, "
+        f"old versions {plural(backups.noncurrent_version_days, 'day')} more"
+    )
+    lock = backups.lock_days(settings.prod)
+    # A governance lock matters only where it outlasts a daily backup's expiry and old version.
+    if lock is not None and lock > backups.daily_keep_days + backups.noncurrent_version_days:
+        kept += f", locked {plural(lock, 'day')}"
+    return where, kept
