@@ -391,3 +391,11 @@ def test_an_invalid_admin_user_is_rejected(user: str) -> None:
     """The admin login must be a plain name Grafana accepts in a URL and a form."""
     with pytest.raises(ConfigError, match=r"observability:metrics\.grafana_admin_user"):
         stack_settings("staging", {"metrics": {"grafana_admin_user": user}})
+
+
+def test_without_the_edge_grafana_lives_at_its_loopback_port() -> None:
+    """The local stack has no proxy, so links and the exported URL use 127.0.0.1:3000."""
+    preview = preview_of("local")
+
+    assert environment(preview)["GF_SERVER_ROOT_URL"] == "http://127.0.0.1:3000/"
+    assert preview.outputs["grafana_url"] == "http://127.0.0.1:3000/"

@@ -29,7 +29,7 @@ from config.settings import Settings
 
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
-GRAFANA_PORT = 3000
+GRAFANA_PORT = render_grafana.PORT
 CADVISOR_PORT = 8080
 
 # Docker's name for the host itself, which Linux engines only resolve when asked; the local stack
@@ -219,7 +219,7 @@ class MetricsStack(pulumi.ComponentResource):
             ),
         )
 
-        self.grafana_url = pulumi.Output.from_input(f"https://{settings.hostnames.grafana}")
+        self.grafana_url = pulumi.Output.from_input(render_grafana.grafana_root_url(settings))
         self.grafana_admin_password = password
         self.register_outputs(
             {

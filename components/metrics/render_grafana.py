@@ -19,6 +19,7 @@ from components.metrics.dashboards import FOLDER, metrics_dashboards
 from config.settings import Settings
 
 ADMIN_PASSWORD_PATH = "/run/secrets/grafana_admin_password"
+PORT = 3000
 USER = "472"
 """The uid the official image runs Grafana as."""
 
@@ -31,6 +32,13 @@ PROMETHEUS_URL = "http://prometheus:9090"
 ALERTMANAGER_URL = "http://alertmanager:9093"
 LOKI_URL = "http://loki:3100"
 LOKI_NAME = "Loki"
+
+
+def grafana_root_url(settings: Settings) -> str:
+    """Where people open Grafana: its public host name behind the edge, else the published port."""
+    if settings.components.edge_security:
+        return f"https://{settings.hostnames.grafana}/"
+    return f"http://{settings.ports.bind_address}:{PORT}/"
 
 
 def grafana_environment(settings: Settings) -> list[str]:
@@ -48,7 +56,7 @@ def grafana_environment(settings: Settings) -> list[str]:
         # stack) they use plain HTTP on the loopback address, where secure cookies would be lost.
         "GF_SECURITY_COOKIE_SECURE": _flag(settings.components.edge_security),
         "GF_SECURITY_DISABLE_GRAVATAR": "true",
-        "GF_SERVER_ROOT_URL": f"https://{settings.hostnames.grafana}/",
+        "GF_SERVER_ROOT_URL": grafana_root_url(settings),
         "GF_SNAPSHOTS_EXTERNAL_ENABLED": "false",
         # Alerts come from Prometheus rules through Alertmanager; Grafana only shows them.
         "GF_UNIFIED_ALERTING_ENABLED": "true",
