@@ -35,6 +35,8 @@ def bucket_policy(bucket: str, key_arn: str | None = None) -> Policy:
     so no object is ever stored any other way. Such uploads stay allowed because some writers
     (the volume backup image) cannot send the encryption header.
     """
+    # Limitation: an upload without an encryption header is admitted (and encrypted by default)
+    # because the volume backup image cannot send one.
     arn = bucket_arn(bucket)
     objects = f"{arn}/*"
     statements: list[dict[str, Any]] = [

@@ -19,6 +19,8 @@ PORT = 3001
 
 def uptime_kuma_environment() -> list[str]:
     """Uptime Kuma's environment: SQLite in its data volume, so no database setup page."""
+    # Limitation: Uptime Kuma 2 has no setting for its first administrator; the runbook has it
+    # created once through the SSH tunnel, and the edge proxy never serves the setup page.
     return ["UPTIME_KUMA_DB_TYPE=sqlite", f"UPTIME_KUMA_PORT={PORT}"]
 
 
